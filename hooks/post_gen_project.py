@@ -1,0 +1,9 @@
+"""Apply the answers to the generated repo (the logic is hub_image.hooks)."""
+import json
+import sys
+
+CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
+sys.path.insert(0, CONTEXT["_repo_dir"] + "/src")
+from hub_image import hooks  # noqa: E402  (pre_gen_project checked it imports)
+
+sys.exit(hooks.post_gen(CONTEXT, "."))

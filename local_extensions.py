@@ -1,0 +1,22 @@
+"""Jinja filters for the template, backed by hub_image, so rules live in one place.
+
+Cookiecutter imports this file from the template's root (its "local extensions"),
+whether or not hub_image is installed.
+"""
+
+import sys
+from pathlib import Path
+
+from jinja2.ext import Extension
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+from hub_image.context import jupyterhub_series, normalize_image_name, series_upper_bound  # noqa: E402
+
+
+class HubImageExtension(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["image_path"] = normalize_image_name
+        environment.filters["hub_series"] = jupyterhub_series
+        environment.filters["next_series"] = series_upper_bound
