@@ -11,7 +11,12 @@ from jinja2.ext import Extension
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from hub_image.context import jupyterhub_series, normalize_image_name, series_upper_bound  # noqa: E402
+from hub_image.context import (  # noqa: E402
+    jupyterhub_series,
+    normalize_image_name,
+    project_dir_name,
+    series_upper_bound,
+)  # noqa: E402
 
 
 class HubImageExtension(Extension):
@@ -20,3 +25,4 @@ class HubImageExtension(Extension):
         environment.filters["image_path"] = normalize_image_name
         environment.filters["hub_series"] = jupyterhub_series
         environment.filters["next_series"] = series_upper_bound
+        environment.filters["project_dir"] = project_dir_name

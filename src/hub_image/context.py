@@ -49,6 +49,16 @@ def validate_repo_name(value: str) -> str:
     return value
 
 
+def project_dir_name(repo_name: str) -> str:
+    """The generated directory's name: ``repo_name``, or, when that is not a valid name
+    (``a/b``, ``..``), a stand-in, so that the pre-generation check reports the answer
+    and cookiecutter removes the one directory it made."""
+    try:
+        return validate_repo_name(repo_name)
+    except AnswerError:
+        return "hub-image-invalid-repo-name"
+
+
 def validate_github_owner(value: str) -> str:
     if value and not _OWNER.fullmatch(value):
         raise AnswerError(

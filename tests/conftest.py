@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+UPSTREAM_BUILD = FIXTURES / "upstream" / "2i2c-hub-user-image-template" / ".github" / "workflows" / "build.yaml"
+ACTION_YML = FIXTURES / "upstream" / "repo2docker-action" / "action.yml"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A console script installed beside this Python (the test venv), else on PATH."""
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed; run: pip install '.[test]'")
+    return found
+
+
+@pytest.fixture
+def cc_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running cookiecutter with its config, replay and clone dirs in tmp."""
+    config = tmp_path / "cookiecutter-config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n"
+    )
+    env = dict(os.environ, COOKIECUTTER_CONFIG=str(config))
+    return env
+
+
+@pytest.fixture
+def run_cookiecutter(tmp_path: Path, cc_env):
+    """Run the `cookiecutter` command as a user would, with --no-input and answers."""
+
+    def run(answers: dict[str, str] | None = None, out: Path | None = None, env: dict | None = None):
+        out = out or tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "--output-dir", str(out)]
+        args += [f"{k}={v}" for k, v in (answers or {}).items()]
+        return subprocess.run(args, capture_output=True, text=True, env=env or cc_env, timeout=120)
+
+    return run
+
+
+@pytest.fixture
+def hub_image(tmp_path: Path):
+    """Run the `hub-image` command as a user would."""
+
+    def run(*args: str, cwd: Path | None = None):
+        return subprocess.run(
+            [tool("hub-image"), *args], capture_output=True, text=True, cwd=cwd or tmp_path, timeout=60
+        )
+
+    return run

@@ -1,0 +1,208 @@
+"""A small model of how GitHub Actions and repo2docker-action treat the workflow.
+
+- :func:`evaluate` evaluates the `${{ … }}` expressions our workflows use (literals,
+  context paths, ``== != && || !`` and parentheses), with GitHub's rules: string
+  comparison ignores case, ``&&``/``||`` return an operand, and a value that is one
+  whole expression becomes that expression's value as text.
+- :func:`action_outcome` applies repo2docker-action's push rules (see
+  tests/fixtures/upstream/README.md and the action's create_docker_image.sh).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|\.|\[|\])"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
+)
+_EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+
+
+class ExpressionError(ValueError):
+    pass
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if not text[pos:].strip():
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ExpressionError(f"cannot parse {text[pos:]!r}")
+        kind = m.lastgroup
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def _truthy(v: Any) -> bool:
+    return v not in (None, False, 0, "")
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return a == b
+
+
+class _Parser:
+    def __init__(self, text: str, context: dict[str, Any]):
+        self.toks = _tokens(text)
+        self.i = 0
+        self.ctx = context
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else (None, None)
+
+    def take(self, value=None):
+        tok = self.peek()
+        if tok[0] is None or (value is not None and tok[1] != value):
+            raise ExpressionError(f"expected {value!r}, got {tok[1]!r}")
+        self.i += 1
+        return tok
+
+    def parse(self):
+        value = self.or_()
+        if self.i != len(self.toks):
+            raise ExpressionError(f"unexpected {self.peek()[1]!r}")
+        return value
+
+    def or_(self):
+        v = self.and_()
+        while self.peek() == ("op", "||"):
+            self.take()
+            rhs = self.and_()
+            v = v if _truthy(v) else rhs
+        return v
+
+    def and_(self):
+        v = self.cmp()
+        while self.peek() == ("op", "&&"):
+            self.take()
+            rhs = self.cmp()
+            v = rhs if _truthy(v) else v
+        return v
+
+    def cmp(self):
+        v = self.unary()
+        if self.peek() in (("op", "=="), ("op", "!=")):
+            op = self.take()[1]
+            rhs = self.unary()
+            v = _eq(v, rhs) if op == "==" else not _eq(v, rhs)
+        return v
+
+    def unary(self):
+        if self.peek() == ("op", "!"):
+            self.take()
+            return not _truthy(self.unary())
+        return self.primary()
+
+    def primary(self):
+        kind, text = self.take()
+        if kind == "str":
+            return text[1:-1].replace("''", "'")
+        if kind == "num":
+            return float(text)
+        if text == "(":
+            v = self.or_()
+            self.take(")")
+            return v
+        if kind != "name":
+            raise ExpressionError(f"unexpected {text!r}")
+        literals = {"true": True, "false": False, "null": None}
+        if text in literals:
+            return literals[text]
+        if text not in self.ctx:
+            raise ExpressionError(f"unknown context {text!r}")
+        v = self.ctx[text]
+        while self.peek() in (("op", "."), ("op", "[")):
+            if self.take()[1] == ".":
+                key = self.take()[1]
+            else:
+                key = self.or_()
+                self.take("]")
+            v = v.get(key) if isinstance(v, dict) else None
+        return v
+
+
+def _as_text(v: Any) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def evaluate(value: Any, context: dict[str, Any]) -> str:
+    """The text a workflow value becomes at run time."""
+    if not isinstance(value, str):
+        return _as_text(value)
+    return _EXPR.sub(lambda m: _as_text(_Parser(m.group(1), context).parse()), value)
+
+
+def expressions(text: str) -> list[str]:
+    """Every `${{ … }}` expression's inner text in ``text``."""
+    return [m.group(1) for m in _EXPR.finditer(text)]
+
+
+def check_parses(expr: str) -> None:
+    """Raise ExpressionError unless ``expr`` parses (contexts need not resolve)."""
+    _tokens(expr)
+    p = _Parser(expr, {})
+    p.ctx = _AnyContext()
+    p.parse()
+
+
+class _AnyContext(dict):
+    def __contains__(self, key):
+        return True
+
+    def __getitem__(self, key):
+        return {}
+
+
+def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None) -> dict:
+    """The expression context of a push to main, a same-repo PR or a fork PR."""
+    secrets = {"QUAY_USERNAME": "my-org+robot", "QUAY_PASSWORD": "s3cret"} if secrets is None else secrets
+    if kind == "push":
+        return {
+            "github": {"event_name": "push", "ref": "refs/heads/main", "repository": repository, "workflow": "Build", "event": {}},
+            "secrets": secrets,
+        }
+    head = repository if kind == "pr" else "someone-else/" + repository.split("/")[1]
+    return {
+        "github": {
+            "event_name": "pull_request",
+            "ref": "refs/pull/7/merge",
+            "repository": repository,
+            "workflow": "Build",
+            "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": head}}}},
+        },
+        # GitHub gives pull requests from forks no secrets.
+        "secrets": secrets if kind == "pr" else {},
+    }
+
+
+def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
+    """("push", image) | ("no push", "") | ("fail", why), as repo2docker-action decides."""
+    inputs = {k: evaluate(v, context) for k, v in with_.items()}
+    no_push = inputs.get("NO_PUSH", "") or "false"
+    if no_push not in ("true", "false"):
+        return "fail", f"invalid NO_PUSH {no_push!r}"
+    if no_push == "true":
+        return "no push", ""
+    user, password = inputs.get("DOCKER_USERNAME", ""), inputs.get("DOCKER_PASSWORD", "")
+    repo = context["github"]["repository"].split("/")[1]
+    image = inputs.get("IMAGE_NAME") or f"{user or 'github-actor'}/{repo}".lower()
+    if inputs.get("DOCKER_REGISTRY"):
+        image = f"{inputs['DOCKER_REGISTRY']}/{image}"
+    if not (user and password):
+        return "fail", f"push to {image} without registry credentials"
+    return "push", image

@@ -1,0 +1,105 @@
+"""A hub admin mistypes an answer: cookiecutter stops with one line that names the
+field and the fix, exits non-zero, and leaves no directory behind."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import TEMPLATE
+
+BAD = [
+    ("repo_name", "my hub image", "is not a GitHub repository name"),
+    ("repo_name", "org/my-hub-image", "is not a GitHub repository name"),
+    ("repo_name", "..", "is not a GitHub repository name"),
+    ("repo_name", "my-hub-image.git", "drop that suffix"),
+    ("repo_name", "x" * 101, "at most 100"),
+    ("github_owner", "-my-org", "is not a GitHub user or organisation name"),
+    ("github_owner", "my--org", "single hyphens"),
+    ("description", "two\nlines", "use a single line"),
+    ("description", "x" * 351, "GitHub allows 350"),
+    ("image_name", "My-Org/Image", "use 'my-org/image'"),
+    ("image_name", "my-org/image:latest", "has a tag ':latest'; drop it"),
+    ("image_name", "my-org/image@sha256:abc", "has a digest"),
+    # --no-input renders answers with Jinja: this one arrives as `${{ secrets.QUAY_PASSWORD }}`.
+    ("image_name", "{{ '${{ secrets.QUAY_PASSWORD }}' }}", "quotes or expressions"),
+    ("image_name", 'my-org/"image"', "quotes or expressions"),
+    ("image_name", "my-org/image\nNO_PUSH: false", "quotes or expressions"),
+    ("image_name", "image", "must be 'namespace/name'"),
+    ("image_name", "ghcr.io/my-org/image", "but registry is 'quay.io'"),
+    ("image_name", "my-org/-image", "is not a valid path part"),
+    ("push_on_pr", "true", "set image_name too"),
+    ("python_version", "3.9", "is not one of 3.10"),
+    ("python_version", "python3.12", "is not one of 3.10"),
+    ("jupyterhub_version", "latest", "is not a JupyterHub version"),
+    ("jupyterhub_version", "5", "give your hub's version as major.minor"),
+]
+
+
+@pytest.mark.parametrize("field, value, hint", BAD, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)])
+def test_bad_answer_stops_cookiecutter_with_one_line(run_cookiecutter, tmp_path: Path, field, value, hint):
+    out = tmp_path / "out"
+    result = run_cookiecutter({field: value}, out=out)
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1, result.stdout + result.stderr
+    assert ours[0].startswith(f"error: {field}: ")
+    assert hint in ours[0]
+    # cookiecutter logs its own traceback for a failed hook; none may come from ours.
+    assert not re.search(r'File ".*(hub_image|\.py", line \d+, in <module>)', result.stderr), result.stderr
+    assert list(out.iterdir()) == [], "a half-made project was left behind"
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("registry", "registry.example.org", "provided for choice variable registry"),
+        ("push_on_pr", "maybe", "provided for variable push_on_pr could not be converted to a boolean"),
+    ],
+)
+def test_cookiecutter_itself_refuses_a_value_outside_the_type(run_cookiecutter, tmp_path: Path, field, value, message):
+    out = tmp_path / "out"
+    result = run_cookiecutter({field: value}, out=out)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_missing_dependency_gives_an_install_hint_before_generating(run_cookiecutter, cc_env, tmp_path: Path):
+    # A Python where ruamel.yaml cannot be imported, as on a machine without it.
+    shadow = tmp_path / "no-ruamel" / "ruamel"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'ruamel'\", name='ruamel')\n")
+    env = dict(cc_env, PYTHONPATH=str(shadow.parent))
+    out = tmp_path / "out"
+    result = run_cookiecutter({"image_name": "my-org/x"}, out=out, env=env)
+    assert result.returncode != 0
+    assert f"error: Python package 'ruamel.yaml' is missing; install the template's dependencies first: pip install {TEMPLATE}" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_hooks_use_the_templates_own_library_even_if_another_is_installed(run_cookiecutter, cc_env, tmp_path: Path):
+    # An unusable `hub_image` ahead on the path (as if an old or broken copy were
+    # installed): the hooks must still import the template's own copy and succeed.
+    shadow = tmp_path / "broken" / "hub_image"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('wrong hub_image')\n")
+    env = dict(cc_env, PYTHONPATH=str(shadow.parent))
+    result = run_cookiecutter({"image_name": "my-org/x"}, env=env)
+    assert result.returncode == 0, result.stderr
+    wf = tmp_path / "out" / "my-hub-image" / ".github/workflows/build.yaml"
+    assert 'IMAGE_NAME: "my-org/x"' in wf.read_text()
+
+
+def test_an_existing_directory_is_not_deleted_by_a_bad_answer(run_cookiecutter, tmp_path: Path):
+    out = tmp_path / "out"
+    keep = out / "my-hub-image" / "notes.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("mine")
+    result = run_cookiecutter({"image_name": "BAD"}, out=out)
+    assert result.returncode != 0
+    assert keep.read_text() == "mine"
+    assert os.listdir(out) == ["my-hub-image"]

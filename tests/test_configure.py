@@ -1,0 +1,185 @@
+"""A hub admin turns pushing on and off with `hub-image configure`, on a generated repo
+and on the verbatim upstream 2i2c workflow."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import UPSTREAM_BUILD
+from github_actions import action_outcome, event_context
+from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY
+
+PR_ONLY_SAME_REPO = f'NO_PUSH: "{NO_PUSH_MAIN_AND_PRS}"'
+MAIN_ONLY = f'NO_PUSH: "{NO_PUSH_MAIN_ONLY}"'
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    """The removed (-) and added (+) lines, sorted."""
+    return sorted(
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    )
+
+
+@pytest.fixture
+def project(run_cookiecutter, tmp_path) -> Path:
+    result = run_cookiecutter()
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out" / "my-hub-image"
+
+
+@pytest.fixture
+def upstream(tmp_path) -> Path:
+    path = tmp_path / "upstream" / "build.yaml"
+    path.parent.mkdir()
+    shutil.copy(UPSTREAM_BUILD, path)
+    path.chmod(0o644)
+    return path
+
+
+def outcomes(workflow: Path) -> dict:
+    data = YAML(typ="safe").load(workflow.read_text())
+    (step,) = [s for job in data["jobs"].values() for s in job["steps"] if "repo2docker-action" in s.get("uses", "")]
+    return {k: action_outcome(step["with"], event_context(k)) for k in ("push", "pr", "fork-pr")}
+
+
+def test_configure_image_name_on_generated_repo_changes_two_lines(project, hub_image):
+    wf = project / ".github/workflows/build.yaml"
+    before = wf.read_text()
+    result = hub_image("configure", "--image-name", "quay.io/my-org/my-hub-image", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "updated" in result.stdout and "my-org/my-hub-image" in result.stdout
+    assert changed_lines(before, wf.read_text()) == sorted([
+        '-          IMAGE_NAME: ""',
+        '-          NO_PUSH: "true"',
+        '+          IMAGE_NAME: "my-org/my-hub-image"',
+        f"+          {MAIN_ONLY}",
+    ])
+    assert outcomes(wf) == {
+        "push": ("push", "quay.io/my-org/my-hub-image"),
+        "pr": ("no push", ""),
+        "fork-pr": ("no push", ""),
+    }
+
+
+def test_configure_twice_is_idempotent(project, hub_image):
+    wf = project / ".github/workflows/build.yaml"
+    hub_image("configure", str(project), "--image-name", "my-org/x", "--push-on-pr")
+    once = wf.read_text()
+    result = hub_image("configure", str(project), "--image-name", "my-org/x", "--push-on-pr")
+    assert result.returncode == 0 and "unchanged" in result.stdout
+    assert wf.read_text() == once
+
+
+def test_push_on_pr_then_clear_returns_to_the_generated_file(project, hub_image):
+    wf = project / ".github/workflows/build.yaml"
+    pristine = wf.read_text()
+    hub_image("configure", str(wf), "--image-name", "my-org/x")
+    main_only = wf.read_text()
+    assert hub_image("configure", str(wf), "--push-on-pr").returncode == 0
+    assert changed_lines(main_only, wf.read_text()) == sorted([f"-          {MAIN_ONLY}", f"+          {PR_ONLY_SAME_REPO}"])
+    assert outcomes(wf) == {"push": ("push", "quay.io/my-org/x"), "pr": ("push", "quay.io/my-org/x"), "fork-pr": ("no push", "")}
+    assert hub_image("configure", str(wf), "--no-push-on-pr").returncode == 0
+    assert wf.read_text() == main_only
+    assert hub_image("configure", str(wf), "--clear-image-name").returncode == 0
+    assert wf.read_text() == pristine
+
+
+def test_configure_without_options_reports_and_changes_nothing(project, hub_image):
+    wf = project / ".github/workflows/build.yaml"
+    before = wf.read_text()
+    result = hub_image("configure", cwd=project)
+    assert result.returncode == 0
+    assert "never pushes" in result.stdout
+    assert wf.read_text() == before
+
+
+def test_configure_upstream_2i2c_workflow_changes_one_line(upstream, hub_image):
+    before = upstream.read_text()
+    result = hub_image("configure", str(upstream), "--image-name", "my-org/my-image")
+    assert result.returncode == 0, result.stderr
+    after = upstream.read_text()
+    assert changed_lines(before, after) == sorted([
+        '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
+        '+        IMAGE_NAME: "my-org/my-image"',
+    ])
+    assert outcomes(upstream)["push"] == ("push", "quay.io/my-org/my-image")
+    assert outcomes(upstream)["pr"] == ("no push", "")
+    # Idempotent: the second run leaves the bytes alone.
+    assert "unchanged" in hub_image("configure", str(upstream), "--image-name", "my-org/my-image").stdout
+    assert upstream.read_text() == after
+
+
+def test_configure_upstream_push_on_pr_and_clear(upstream, hub_image):
+    before = upstream.read_text()
+    hub_image("configure", str(upstream), "--image-name", "my-org/my-image", "--push-on-pr")
+    after = upstream.read_text()
+    assert changed_lines(before, after) == sorted([
+        "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
+        '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
+        f"+        {PR_ONLY_SAME_REPO}",
+        '+        IMAGE_NAME: "my-org/my-image"',
+    ])
+    assert hub_image("configure", str(upstream), "--clear-image-name").returncode == 0
+    assert outcomes(upstream) == {"push": ("no push", ""), "pr": ("no push", ""), "fork-pr": ("no push", "")}
+
+
+def test_configure_on_the_upstream_clear_only_stops_pushes(upstream, hub_image):
+    before = upstream.read_text()
+    assert hub_image("configure", str(upstream), "--clear-image-name").returncode == 0
+    assert changed_lines(before, upstream.read_text()) == sorted([
+        "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
+        '+        NO_PUSH: "true"',
+    ])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("on: [push\njobs: {}\n", "not valid YAML (line"),
+        ("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v5\n", "no step uses jupyterhub/repo2docker-action"),
+        ("- just\n- a list\n", "not a GitHub workflow"),
+        ("jobs:\n  b:\n    steps:\n      - uses: jupyterhub/repo2docker-action@master\n        with: {NO_PUSH: 'true'}\n", "not a block mapping"),
+    ],
+)
+def test_configure_refuses_a_broken_or_foreign_workflow(tmp_path, hub_image, content, message):
+    wf = tmp_path / "build.yaml"
+    wf.write_text(content)
+    result = hub_image("configure", str(wf), "--image-name", "my-org/x")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert wf.read_text() == content
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--image-name", "My-Org/X"], "--image-name: 'My-Org/X' has upper-case letters; use 'my-org/x'"),
+        (["--image-name", "my-org/x:v1"], "drop it"),
+        (["--image-name", "x"], "must be 'namespace/name'"),
+        (["--image-name", "${{ secrets.X }}/y"], "quotes or expressions"),
+        (["--image-name", "a/b", "--clear-image-name"], "exclude each other"),
+        (["--push-on-pr"], "--push-on-pr needs an image"),
+    ],
+)
+def test_configure_rejects_bad_options_and_leaves_the_file(project, hub_image, args, message):
+    wf = project / ".github/workflows/build.yaml"
+    before = wf.read_text()
+    result = hub_image("configure", str(project), *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert wf.read_text() == before
+
+
+def test_configure_in_a_directory_without_workflow_says_so(tmp_path, hub_image):
+    result = hub_image("configure", str(tmp_path), "--image-name", "a/b")
+    assert result.returncode != 0
+    assert "no .github/workflows/build.yaml here" in result.stderr
