@@ -9,7 +9,8 @@ from pathlib import Path
 
 from jinja2.ext import Extension
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+SRC = str(Path(__file__).resolve().parent / "src")
+sys.path.insert(0, SRC)
 
 from hub_image.context import (  # noqa: E402
     jupyterhub_series,
@@ -26,3 +27,6 @@ class HubImageExtension(Extension):
         environment.filters["hub_series"] = jupyterhub_series
         environment.filters["next_series"] = series_upper_bound
         environment.filters["project_dir"] = project_dir_name
+        # Where the hooks import hub_image from: this checkout's own copy, by absolute
+        # path (cookiecutter's `_repo_dir` is relative when the template is given as `.`).
+        environment.globals["hub_image_src"] = SRC

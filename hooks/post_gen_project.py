@@ -3,7 +3,8 @@ import json
 import sys
 
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
-sys.path.insert(0, CONTEXT["_repo_dir"] + "/src")
+SRC = {{ hub_image_src | tojson }}
+sys.path.insert(0, SRC)
 from hub_image import hooks  # noqa: E402  (pre_gen_project checked it imports)
 
 sys.exit(hooks.post_gen(CONTEXT, "."))

@@ -41,12 +41,13 @@ def cc_env(tmp_path: Path) -> dict[str, str]:
 def run_cookiecutter(tmp_path: Path, cc_env):
     """Run the `cookiecutter` command as a user would, with --no-input and answers."""
 
-    def run(answers: dict[str, str] | None = None, out: Path | None = None, env: dict | None = None):
+    def run(answers: dict[str, str] | None = None, out: Path | None = None, env: dict | None = None,
+            template: str = str(TEMPLATE), cwd: Path | None = None):
         out = out or tmp_path / "out"
         out.mkdir(exist_ok=True)
-        args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "--output-dir", str(out)]
+        args = [tool("cookiecutter"), "--no-input", template, "--output-dir", str(out)]
         args += [f"{k}={v}" for k, v in (answers or {}).items()]
-        return subprocess.run(args, capture_output=True, text=True, env=env or cc_env, timeout=120)
+        return subprocess.run(args, capture_output=True, text=True, env=env or cc_env, cwd=cwd, timeout=120)
 
     return run
 

@@ -75,7 +75,7 @@ def test_missing_dependency_gives_an_install_hint_before_generating(run_cookiecu
     (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'ruamel'\", name='ruamel')\n")
     env = dict(cc_env, PYTHONPATH=str(shadow.parent))
     out = tmp_path / "out"
-    result = run_cookiecutter({"image_name": "my-org/x"}, out=out, env=env)
+    result = run_cookiecutter({"image_name": "my-org/x"}, out=out, env=env, template=".", cwd=TEMPLATE)
     assert result.returncode != 0
     assert f"error: Python package 'ruamel.yaml' is missing; install the template's dependencies first: pip install {TEMPLATE}" in result.stderr
     assert list(out.iterdir()) == []
@@ -88,7 +88,8 @@ def test_hooks_use_the_templates_own_library_even_if_another_is_installed(run_co
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('wrong hub_image')\n")
     env = dict(cc_env, PYTHONPATH=str(shadow.parent))
-    result = run_cookiecutter({"image_name": "my-org/x"}, env=env)
+    # From the checkout, as README says: the template given as `.`.
+    result = run_cookiecutter({"image_name": "my-org/x"}, env=env, template=".", cwd=TEMPLATE)
     assert result.returncode == 0, result.stderr
     wf = tmp_path / "out" / "my-hub-image" / ".github/workflows/build.yaml"
     assert 'IMAGE_NAME: "my-org/x"' in wf.read_text()
