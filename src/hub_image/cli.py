@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from . import __version__, workflow
-from .context import AnswerError, normalize_image_name
+from pathlib import Path
+
+from . import __version__, github, registries, workflow
+from .context import AnswerError, normalize_image_name, validate_github_owner, validate_repo_name
 
 
 def _fail(message: str) -> None:
@@ -50,7 +52,38 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
             kwargs["image_name"] = None
         wf, changed, settings = workflow.configure(path, push_on_pr=push_on_pr, **kwargs)
     except AnswerError as exc:
-        _fail(f"--{exc}".replace("--image_name:", "--image-name:"))
+        _fail(f"--image-name: {exc.message}")
     except workflow.WorkflowError as exc:
         _fail(str(exc))
     click.echo(f"{wf}: {'updated' if changed else 'unchanged'}; {describe(settings)}")
+
+
+@main.command(name="github")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--owner", required=True, help="GitHub user or organisation that owns the repository.")
+@click.option("--repo-name", help="Repository name (default: the directory's name).")
+@click.option("--secrets-only", is_flag=True, help="The repository exists: only set its secrets.")
+@click.option("--visibility", type=click.Choice(["public", "private"]), default="public", show_default=True,
+              help="Visibility of a repository this creates.")
+@click.option("--description", default="", help="Description of a repository this creates.")
+@click.option("--registry", type=click.Choice(registries.CHOICES), default=registries.CHOICES[0], show_default=True)
+def github_command(path, owner, repo_name, secrets_only, visibility, description, registry) -> None:
+    """Create (or adopt) the GitHub repository of a generated image repo at PATH, push
+    it to main, and set its registry secrets; or, with --secrets-only, set the secrets.
+
+    The token comes from GITHUB_TOKEN or GH_TOKEN, the API from GITHUB_API_URL, the
+    registry credentials from the environment (for quay.io QUAY_USERNAME and
+    QUAY_PASSWORD) or a hidden prompt.  Safe to run again: it finishes what is left.
+    """
+    project = Path(path).resolve()
+    try:
+        validate_repo_name(repo_name or project.name)
+        validate_github_owner(owner)
+    except AnswerError as exc:
+        _fail(f"--{'repo-name' if exc.field == 'repo_name' else 'owner'}: {exc.message}")
+    request = github.Request(
+        project_dir=project, owner=owner, repo_name=repo_name or project.name,
+        mode="secrets" if secrets_only else "create", description=description,
+        private=visibility == "private", registry=registry,
+    )
+    raise SystemExit(github.run_setup(request, out=click.echo, err=lambda line: click.echo(line, err=True)))

@@ -10,11 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import registries
+
 #: Registries the template knows; the first is the default.
-REGISTRIES = ("quay.io",)
+REGISTRIES = registries.CHOICES
 
 #: Python versions repo2docker's conda build ships environments for (3.10 and newer).
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+
+#: What happens on GitHub after generation (see hub_image.github).
+GITHUB_SETUP = ("none", "secrets", "create")
+VISIBILITY = ("public", "private")
 
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
@@ -25,6 +31,7 @@ class AnswerError(ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
 
 
@@ -137,6 +144,12 @@ def normalize_image_name(value: str, registry: str = REGISTRIES[0]) -> str:
     return name
 
 
+def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    if str(value) not in choices:
+        raise AnswerError(field, f"{value!r} is not one of: {', '.join(choices)}")
+    return str(value)
+
+
 def parse_bool(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -191,6 +204,10 @@ def validate_answers(answers: dict[str, Any]) -> dict[str, Any]:
             "push_on_pr",
             "pull-request pushes need an image to push to; set image_name too, or answer false",
         )
+    out["github_setup"] = _choice(answers.get("github_setup", "none"), "github_setup", GITHUB_SETUP)
+    out["repo_visibility"] = _choice(answers.get("repo_visibility", "public"), "repo_visibility", VISIBILITY)
+    if out["github_setup"] != "none" and not out["github_owner"]:
+        raise AnswerError("github_owner", f"github_setup={out['github_setup']} needs the GitHub owner; give github_owner")
     out["python_version"] = validate_python_version(str(answers.get("python_version", "")))
     out["jupyterhub_version"] = jupyterhub_series(str(answers.get("jupyterhub_version", "")))
     return out

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
-from . import workflow
+from . import github, workflow
 from .context import AnswerError, validate_answers
 
 
 def pre_gen(context: dict[str, Any]) -> int:
-    """Validate the answers; on a bad one print one line and return 1."""
+    """Check the answers, and what GitHub setup will need, before anything is generated.
+    On a problem print one line and return 1."""
     try:
-        validate_answers(context)
+        answers = validate_answers(context)
+        if answers["github_setup"] != "none":
+            try:
+                github.read_token()
+            except github.SetupError as exc:
+                raise AnswerError("github_setup", f"{exc}, or answer none") from None
+            missing = github.credentials_available(answers["registry"])
+            if missing:
+                raise AnswerError(
+                    "github_setup",
+                    f"{', '.join(missing)} not set and no terminal to ask on; export them, or answer none",
+                )
     except AnswerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -20,7 +33,11 @@ def pre_gen(context: dict[str, Any]) -> int:
 
 
 def post_gen(context: dict[str, Any], project_dir: str) -> int:
-    """Set IMAGE_NAME / NO_PUSH in the generated build workflow from the answers."""
+    """Apply the answers to the generated repo, then run the GitHub setup asked for.
+
+    A GitHub failure returns 0 all the same: cookiecutter deletes the project when
+    this hook fails, and the project is what the printed resume command needs.
+    """
     answers = validate_answers(context)
     try:
         if answers["image_name"]:
@@ -28,4 +45,15 @@ def post_gen(context: dict[str, Any], project_dir: str) -> int:
     except workflow.WorkflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if answers["github_setup"] != "none":
+        request = github.Request(
+            project_dir=Path(project_dir).resolve(),
+            owner=answers["github_owner"],
+            repo_name=answers["repo_name"],
+            mode=answers["github_setup"],
+            description=answers["description"],
+            private=answers["repo_visibility"] == "private",
+            registry=answers["registry"],
+        )
+        github.run_setup(request)
     return 0

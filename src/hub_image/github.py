@@ -1,0 +1,355 @@
+"""GitHub setup for a generated image repo: create or adopt the repository, push the
+project to `main`, and set the registry secrets, through PyGithub.
+
+One entry point, :func:`setup_repo`, serves the post-generation hook and the
+`hub-image github` command alike.  Secrets (the token, registry passwords) live only in
+memory: they are read from the environment or a hidden prompt, sent encrypted with the
+repository's public key, and handed to git through its environment, never written to
+disk, logged, or put in an exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.Repository import Repository
+
+from . import registries
+
+DEFAULT_API_URL = "https://api.github.com"
+MODES = ("none", "secrets", "create")
+TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "hub-image", "GIT_AUTHOR_EMAIL": "hub-image@users.noreply.github.com"}
+
+
+class SetupError(Exception):
+    """A setup step failed.  ``str()`` is one line; ``done`` lists what had been done."""
+
+    def __init__(self, message: str, done: list[str] | None = None):
+        super().__init__(message)
+        self.done = list(done or [])
+
+
+@dataclass
+class Request:
+    """What to set up, as the template's answers say it."""
+
+    project_dir: Path
+    owner: str
+    repo_name: str
+    mode: str = "create"  # "secrets" or "create"
+    description: str = ""
+    private: bool = False
+    registry: str = "quay.io"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo_name}"
+
+    def resume_command(self) -> str:
+        args = ["hub-image", "github", str(self.project_dir.resolve()), "--owner", self.owner, "--repo-name", self.repo_name]
+        if self.mode == "secrets":
+            args.append("--secrets-only")
+        else:
+            args += ["--visibility", "private" if self.private else "public"]
+            if self.description:
+                args += ["--description", self.description]
+        return shlex.join(args)
+
+
+@dataclass
+class Report:
+    done: list[str] = field(default_factory=list)
+    html_url: str = ""
+    clone_url: str = ""
+    requests: int = 0
+
+
+# --- inputs -------------------------------------------------------------------------
+
+
+def read_token(environ: dict | None = None) -> str:
+    env = os.environ if environ is None else environ
+    for name in TOKEN_VARS:
+        if env.get(name):
+            return env[name]
+    raise SetupError(
+        "GITHUB_TOKEN (or GH_TOKEN) is not set; export a token with the 'repo' and 'workflow' scopes"
+    )
+
+
+def credentials_available(registry: str, environ: dict | None = None, interactive: bool | None = None) -> list[str]:
+    """The environment variables still missing for ``registry`` that no prompt can ask for."""
+    env = os.environ if environ is None else environ
+    missing = [var for var in registries.secret_sources(registry).values() if not env.get(var)]
+    if interactive is None:
+        interactive = _tty()
+    return [] if interactive else missing
+
+
+def read_credentials(registry: str, environ: dict | None = None) -> dict[str, str]:
+    """Secret name -> value for ``registry``: from the environment, else a hidden prompt."""
+    env = os.environ if environ is None else environ
+    values = {}
+    for secret, var in registries.secret_sources(registry).items():
+        value = env.get(var, "")
+        if not value:
+            if not _tty():
+                raise SetupError(f"{var} is not set; export it (the registry credential for {registry})")
+            value = getpass.getpass(f"{var} (hidden): ")
+            if not value:
+                raise SetupError(f"{var} is empty; give the registry credential for {registry}")
+        values[secret] = value
+    return values
+
+
+def _tty() -> bool:
+    try:
+        with open("/dev/tty"):
+            return sys.stdin.isatty()
+    except OSError:
+        return False
+
+
+def client(token: str, api_url: str | None = None, environ: dict | None = None) -> Github:
+    """A PyGithub client.  ``HUB_IMAGE_SECONDS_BETWEEN_REQUESTS`` / ``…_WRITES`` override
+    PyGithub's pacing (0.25 s and 1 s), e.g. 0 against a local emulator."""
+    env = os.environ if environ is None else environ
+    return Github(
+        auth=Auth.Token(token),
+        base_url=(api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        seconds_between_requests=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_REQUESTS", 0.25)),
+        seconds_between_writes=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_WRITES", 1.0)),
+        retry=GithubRetry(total=5, secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60))),
+        lazy=True,  # no request until an answer is needed: we fetch only what we use
+    )
+
+
+# --- errors ------------------------------------------------------------------------
+
+
+def explain(exc: GithubException, action: str, full_name: str) -> str:
+    """One line for a GitHub error: what was being done, and what to do about it."""
+    status = exc.status
+    message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
+    accepted = (exc.headers or {}).get("x-accepted-oauth-scopes", "")
+    if status == 401:
+        return f"{action}: GitHub refused the token (401 {message or 'Bad credentials'}); check GITHUB_TOKEN is valid and not expired"
+    if status in (403, 404) and accepted:
+        return f"{action}: the token lacks a scope (403); it needs: {accepted}"
+    if status == 403 and "rate limit" in message.lower():
+        return f"{action}: GitHub's rate limit was hit (403 {message}); wait and run again"
+    if status == 403:
+        return f"{action}: forbidden (403 {message}); you need admin rights on {full_name}, and a token with the 'repo' scope"
+    if status == 404:
+        return f"{action}: not found (404); check that {full_name} exists and the token can see it ('repo' scope for private repos)"
+    if status == 422:
+        errors = "; ".join(e.get("message", "") for e in (exc.data or {}).get("errors", []) if isinstance(e, dict))
+        return f"{action}: GitHub rejected it (422 {message}{': ' + errors if errors else ''})"
+    return f"{action}: GitHub answered {status} {message}".rstrip()
+
+
+# --- the setup ---------------------------------------------------------------------
+
+
+def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | None = None) -> Report:
+    """Create or adopt ``req.full_name``, push the project (``create``), set ``secrets``.
+
+    Idempotent: run again after a failure, it finishes the job.  Raises
+    :class:`SetupError` with the steps done so far.
+    """
+    gh = gh or client(token)
+    report = Report()
+    step = "reading the repository"
+    try:
+        if req.mode == "create":
+            step = "checking the token"
+            me = gh.get_user()
+            login = me.login  # GET /user
+            _check_scopes(gh.oauth_scopes, req)
+            step = f"looking up {req.full_name}"
+            repo = _get_repo(gh, req.full_name)
+            if repo is None:
+                step = f"creating {req.full_name}"
+                repo = _create(gh, me if login.lower() == req.owner.lower() else None, req)
+                report.done.append(f"created {'private' if req.private else 'public'} repository {repo.html_url}")
+            else:
+                report.done.append(f"found existing repository {repo.html_url}; adopted it (its history is kept)")
+        else:
+            step = f"looking up {req.full_name}"
+            repo = _get_repo(gh, req.full_name)
+            if repo is None:
+                raise SetupError(
+                    f"{req.full_name} does not exist on GitHub; create it first, or choose github_setup=create",
+                    report.done,
+                )
+        report.html_url, report.clone_url = repo.html_url, repo.clone_url
+        if repo.permissions is not None and not repo.permissions.admin:
+            raise SetupError(
+                f"your token has no admin rights on {req.full_name}, which setting secrets needs; ask an owner",
+                report.done,
+            )
+        if req.mode == "create":
+            step = "pushing the project"
+            report.done += push_project(req.project_dir, repo.clone_url, token)
+        step = "setting the registry secrets"
+        set_secrets(repo, secrets)
+        report.done.append(f"set secrets {', '.join(secrets)}")
+    except GithubException as exc:
+        raise SetupError(explain(exc, step, req.full_name), report.done) from None
+    except GitError as exc:
+        raise SetupError(f"{step}: {exc}", report.done) from None
+    return report
+
+
+def _check_scopes(scopes: list[str] | None, req: Request) -> None:
+    """Classic tokens list their scopes; fine-grained ones do not (GitHub checks later)."""
+    if scopes is None:
+        return
+    have = set(scopes)
+    need = ["repo" if req.private or "repo" in have else "public_repo", "workflow"]
+    missing = [s for s in need if s not in have and not (s == "public_repo" and "repo" in have)]
+    if missing:
+        raise SetupError(
+            f"the token lacks the {' and '.join(repr(s) for s in missing)} scope"
+            f"{'s' if len(missing) > 1 else ''} (it has: {', '.join(sorted(have)) or 'none'}); "
+            "'workflow' is needed to push .github/workflows/"
+        )
+
+
+def _get_repo(gh: Github, full_name: str) -> Repository | None:
+    try:
+        return gh.get_repo(full_name).complete()
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _create(gh: Github, me, req: Request) -> Repository:
+    owner = me if me is not None else gh.get_organization(req.owner)
+    try:
+        return owner.create_repo(req.repo_name, description=req.description, private=req.private, auto_init=False)
+    except GithubException as exc:
+        # PyGithub retries a POST that met a 5xx: the first try may have created it.
+        if exc.status == 422 and "already exists" in str(exc.data):
+            return gh.get_repo(req.full_name)
+        if exc.status == 404 and me is None:
+            raise SetupError(
+                f"{req.owner!r} is neither your login nor an organisation you can create repositories in"
+            ) from None
+        raise
+
+
+def set_secrets(repo: Repository, secrets: dict[str, str]) -> None:
+    """PUT each secret, encrypted with the repository's public key, fetched once.
+
+    (PyGithub's ``create_secret`` fetches the key again for every secret.)
+    """
+    if not secrets:
+        return
+    key = repo.get_public_key()
+    for name, value in secrets.items():
+        repo._requester.requestJsonAndCheck(
+            "PUT",
+            f"{repo.url}/actions/secrets/{quote(name, safe='')}",
+            input={"key_id": key.key_id, "encrypted_value": key.encrypt(value)},
+        )
+
+
+# --- git ---------------------------------------------------------------------------
+
+
+class GitError(Exception):
+    pass
+
+
+def _git(project: Path, *args: str, env: dict | None = None) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True,
+        env={**os.environ, **GIT_IDENTITY, "GIT_COMMITTER_NAME": GIT_IDENTITY["GIT_AUTHOR_NAME"],
+             "GIT_COMMITTER_EMAIL": GIT_IDENTITY["GIT_AUTHOR_EMAIL"], "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+    )
+    if result.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+    return result.stdout.strip()
+
+
+def auth_env(url: str, token: str) -> dict[str, str]:
+    """Git configuration, through the environment only, that authenticates HTTPS to the
+    host of ``url`` with ``token``: nothing reaches .git/config, the disk or argv."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{parts.scheme}://{parts.netloc}/.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }
+
+
+def push_project(project: Path, clone_url: str, token: str) -> list[str]:
+    """Make ``project`` a git repo with ``origin`` = ``clone_url`` and push ``main``,
+    unless the remote already has history (then it is left alone, and we say so)."""
+    done = []
+    if not (project / ".git").exists():
+        _git(project, "init", "--quiet", "--initial-branch=main")
+    if not _has_head(project):
+        _git(project, "add", "--all")
+        _git(project, "commit", "--quiet", "--message", "Generated by hub-image")
+        done.append("made the first commit")
+    remotes = _git(project, "remote").split()
+    if "origin" in remotes:
+        if _git(project, "remote", "get-url", "origin") != clone_url:
+            _git(project, "remote", "set-url", "origin", clone_url)
+    else:
+        _git(project, "remote", "add", "origin", clone_url)
+    env = auth_env(clone_url, token)
+    remote_main = _git(project, "ls-remote", "origin", "refs/heads/*", env=env)
+    head = _git(project, "rev-parse", "HEAD")
+    if not remote_main:
+        _git(project, "push", "--quiet", "--set-upstream", "origin", "HEAD:refs/heads/main", env=env)
+        done.append(f"pushed {head[:12]} to main")
+    elif head in remote_main.split():
+        done.append(f"main already has {head[:12]}; nothing to push")
+    else:
+        done.append(
+            "the repository already has history, so nothing was pushed; "
+            "merge it yourself: git pull origin main --allow-unrelated-histories"
+        )
+    return done
+
+
+def _has_head(project: Path) -> bool:
+    return subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=project, capture_output=True).returncode == 0
+
+
+def run_setup(req: Request, out=print, err=None) -> int:
+    """Read the token and credentials, run :func:`setup_repo`, and report: what was
+    done, and on failure what failed and the one command that resumes.  Returns the
+    exit status (0 or 1)."""
+    err = err or (lambda line: print(line, file=sys.stderr))
+    try:
+        token = read_token()
+        secrets = read_credentials(req.registry)
+        report = setup_repo(req, token, secrets)
+    except SetupError as exc:
+        for line in exc.done:
+            out(f"done: {line}")
+        err(f"error: GitHub setup of {req.full_name} failed: {exc}")
+        err(f"The project is kept in {req.project_dir}. Resume with: {req.resume_command()}")
+        return 1
+    for line in report.done:
+        out(f"done: {line}")
+    out(f"{req.full_name} is set up: {report.html_url}")
+    return 0

@@ -1,0 +1,1 @@
+"""A local GitHub REST emulator for the tests and benchmarks."""

@@ -1,0 +1,503 @@
+"""A stateful GitHub REST emulator on 127.0.0.1, held to GitHub's OpenAPI description.
+
+What it keeps: users and organisations, tokens with scopes, repositories (each with a
+bare git repository on disk as its `clone_url`, so `git push` and `git clone` are
+real), Actions secrets (sealed with a real NaCl key pair per repository and
+organisation, and decrypted on arrival, so tests compare plaintext), Actions
+variables, and organisation secrets with selected repositories.
+
+What it enforces: authentication (401) and classic-token scopes (403 with
+`X-Accepted-OAuth-Scopes`), admin rights for secrets, GitHub's secondary rate limits
+(content-creating requests per minute, concurrent requests: 403 + `retry-after`, each
+counted as a violation), and primary rate-limit headers.  Faults (status codes,
+`retry-after`) and latency can be injected.
+
+Every request and every response is validated against the OpenAPI subset; a mismatch
+is recorded in :attr:`GitHubEmulator.violations` (the test fixture fails on any).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from nacl.public import PrivateKey, SealedBox
+
+from .spec import Spec
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_ids = itertools.count(1000)
+
+
+@dataclass
+class Account:
+    login: str
+    type: str  # "User" | "Organization"
+    id: int = field(default_factory=lambda: next(_ids))
+    members: set[str] = field(default_factory=set)  # organisations: logins allowed to create/admin
+    key: PrivateKey = field(default_factory=PrivateKey.generate)
+    key_id: str = field(default_factory=lambda: str(next(_ids)))
+    secrets: dict[str, dict] = field(default_factory=dict)  # org secrets: name -> {value, visibility, repos}
+
+
+@dataclass
+class Repo:
+    owner: Account
+    name: str
+    private: bool
+    description: str | None
+    bare: Path
+    id: int = field(default_factory=lambda: next(_ids))
+    key: PrivateKey = field(default_factory=PrivateKey.generate)
+    key_id: str = field(default_factory=lambda: str(next(_ids)))
+    secrets: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.login}/{self.name}"
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern
+    status: int
+    times: int
+    retry_after: int | None = None
+    after: bool = False  # apply the request, then answer with the fault (a lost response)
+
+
+class Violation(AssertionError):
+    pass
+
+
+class GitHubEmulator:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        latency: float = 0.0,
+        writes_per_minute: int = 80,
+        max_concurrent: int = 100,
+        time_scale: float = 1.0,
+        spec: Spec | None = None,
+    ):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.spec = spec or Spec()
+        self.latency = latency
+        self.writes_per_minute = writes_per_minute
+        self.max_concurrent = max_concurrent
+        self.time_scale = time_scale  # 0.01: a "minute" of the write limit lasts 0.6 s
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.tokens: dict[str, tuple[str, list[str] | None]] = {}
+        self.repos: dict[str, Repo] = {}
+        self.log: list[tuple[str, str, int]] = []
+        self.violations: list[str] = []
+        self.rate_limit_violations = 0
+        self.faults: list[Fault] = []
+        self._writes: deque[float] = deque()
+        self._in_flight = 0
+        self.max_in_flight_seen = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- set-up ---------------------------------------------------------------
+    def add_user(self, login: str, token: str | None = None, scopes: list[str] | None = ("repo", "workflow")) -> Account:
+        with self.lock:
+            acc = self.accounts.setdefault(login.lower(), Account(login, "User"))
+            if token:
+                self.tokens[token] = (acc.login, None if scopes is None else list(scopes))
+            return acc
+
+    def add_org(self, login: str, members: list[str]) -> Account:
+        with self.lock:
+            acc = self.accounts.setdefault(login.lower(), Account(login, "Organization"))
+            acc.members |= {m.lower() for m in members}
+            return acc
+
+    def add_repo(self, owner: str, name: str, private: bool = False, with_commit: bool = False) -> Repo:
+        with self.lock:
+            repo = self._make_repo(self.accounts[owner.lower()], name, private, None)
+        if with_commit:
+            work = self.root / f"seed-{repo.id}"
+            subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+            (work / "README.md").write_text("history that must be kept\n")
+            subprocess.run(["git", "-C", str(work), "add", "."], check=True)
+            subprocess.run(
+                ["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "existing"], check=True
+            )
+            subprocess.run(["git", "-C", str(work), "push", "-q", str(repo.bare), "main"], check=True)
+        return repo
+
+    def inject(self, method: str, path: str, status: int, times: int = 1, retry_after: int | None = None, after: bool = False):
+        """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex)
+        with ``status``; ``after``: apply the request first (its answer is lost)."""
+        with self.lock:
+            self.faults.append(Fault(method.upper(), re.compile(path), status, times, retry_after, after))
+
+    def requests(self) -> list[str]:
+        return [f"{m} {p}" for m, p, _ in self.log]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.log.clear()
+
+    # --- running --------------------------------------------------------------
+    def start(self) -> str:
+        emulator = self
+
+        class Handler(_Handler):
+            emu = emulator
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # --- state helpers ----------------------------------------------------------
+    def _make_repo(self, owner: Account, name: str, private: bool, description: str | None) -> Repo:
+        bare = self.root / "git" / owner.login / f"{name}.git"
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+        repo = Repo(owner, name, private, description, bare)
+        self.repos[repo.full_name.lower()] = repo
+        return repo
+
+    def repo(self, full_name: str) -> Repo | None:
+        return self.repos.get(full_name.lower())
+
+    def can_admin(self, login: str, owner: Account) -> bool:
+        return owner.login.lower() == login.lower() or login.lower() in owner.members
+
+    def user_json(self, acc: Account) -> dict:
+        base = self.spec.instance(self.spec.schema("simple-user"))
+        base.update(
+            login=acc.login, id=acc.id, node_id=f"U_{acc.id}", type=acc.type,
+            url=f"{self.url}/users/{acc.login}", html_url=f"https://github.example/{acc.login}",
+        )
+        return base
+
+    def repo_json(self, repo: Repo, login: str) -> dict:
+        data = self.spec.instance(self.spec.schema("full-repository"))
+        admin = self.can_admin(login, repo.owner)
+        data.update(
+            id=repo.id, node_id=f"R_{repo.id}", name=repo.name, full_name=repo.full_name,
+            owner=self.user_json(repo.owner), private=repo.private,
+            visibility="private" if repo.private else "public", description=repo.description,
+            url=f"{self.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}",
+            clone_url=repo.bare.as_uri(), git_url=repo.bare.as_uri(), ssh_url=repo.bare.as_uri(),
+            default_branch="main", created_at=repo.created, updated_at=repo.created, pushed_at=repo.created,
+            permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
+        )
+        return data
+
+
+def decrypt(key: PrivateKey, encrypted_value: str) -> str:
+    return SealedBox(key).decrypt(base64.b64decode(encrypted_value)).decode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emu: GitHubEmulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    # --- plumbing -------------------------------------------------------------
+    def _handle(self):
+        emu = self.emu
+        with emu.lock:
+            emu._in_flight += 1
+            emu.max_in_flight_seen = max(emu.max_in_flight_seen, emu._in_flight)
+            concurrent = emu._in_flight
+        try:
+            if emu.latency:
+                time.sleep(emu.latency)
+            self._dispatch(concurrent)
+        finally:
+            with emu.lock:
+                emu._in_flight -= 1
+
+    def _dispatch(self, concurrent: int):
+        emu = self.emu
+        method = self.command
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self._send(400, {"message": "Problems parsing JSON"}, None)
+        op = emu.spec.operation(method, path)
+        if op is None:
+            emu.violations.append(f"{method} {path}: not an operation of GitHub's API (or not in the subset)")
+            return self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, None)
+        for problem in emu.spec.request_errors(op, body):
+            emu.violations.append(problem)
+        with emu.lock:
+            emu.log.append((method, path, 0))
+            index = len(emu.log) - 1
+        status, payload, headers = self._guarded(op, method, path, body, concurrent)
+        with emu.lock:
+            emu.log[index] = (method, path, status)
+        for problem in emu.spec.response_errors(op, status, payload):
+            emu.violations.append(problem)
+        self._send(status, payload, op, headers)
+
+    def _guarded(self, op, method, path, body, concurrent):
+        emu = self.emu
+        # Authentication.
+        auth = self.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1] if " " in auth else ""
+        if token not in emu.tokens:
+            return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}, {}
+        login, scopes = emu.tokens[token]
+        headers = {}
+        if scopes is not None:
+            headers["X-OAuth-Scopes"] = ", ".join(scopes)
+        # Secondary rate limits.
+        if concurrent > emu.max_concurrent:
+            emu.rate_limit_violations += 1
+            return self._secondary(headers, 1)
+        if method in WRITE_METHODS:
+            now = time.monotonic()
+            window = 60 * emu.time_scale
+            with emu.lock:
+                while emu._writes and emu._writes[0] <= now - window:
+                    emu._writes.popleft()
+                if len(emu._writes) >= emu.writes_per_minute:
+                    emu.rate_limit_violations += 1
+                    wait = max(1, int(emu._writes[0] + window - now + 0.999))
+                    return self._secondary(headers, wait)
+                emu._writes.append(now)
+        # Injected faults.
+        fault = None
+        with emu.lock:
+            for f in emu.faults:
+                if f.times > 0 and f.method == method and f.path.search(path):
+                    f.times -= 1
+                    fault = f
+                    break
+        if fault and not fault.after:
+            return self._fault(fault, headers)
+        status, payload = self._route(op, method, body, login, scopes, headers)
+        if fault:
+            return self._fault(fault, headers)
+        return status, payload, headers
+
+    def _secondary(self, headers, wait):
+        headers = dict(headers, **{"retry-after": str(wait)})
+        return 403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}, headers
+
+    def _fault(self, fault: Fault, headers):
+        headers = dict(headers)
+        if fault.retry_after is not None:
+            headers["retry-after"] = str(fault.retry_after)
+        message = {403: "You have exceeded a secondary rate limit.", 500: "Server Error", 502: "Bad Gateway",
+                   503: "Service Unavailable"}.get(fault.status, "Injected fault")
+        return fault.status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers
+
+    def _send(self, status, payload, op, headers=None):
+        data = b"" if payload is None or status == 204 else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-RateLimit-Limit", "5000")
+        self.send_header("X-RateLimit-Remaining", "4999")
+        self.send_header("X-RateLimit-Used", "1")
+        self.send_header("X-RateLimit-Resource", "core")
+        self.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    # --- the API ----------------------------------------------------------------
+    def _route(self, op, method, body, login, scopes, headers):
+        emu = self.emu
+        p = op.params
+        key = (op.method, op.path)
+
+        def need(*accepted):
+            if scopes is None or any(s in scopes for s in accepted):
+                return None
+            headers["X-Accepted-OAuth-Scopes"] = ", ".join(accepted)
+            return 403, {"message": f"This API operation needs the {accepted[0]!r} scope", "documentation_url": "https://docs.github.com/rest"}
+
+        def not_found():
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+        def visible_repo():
+            repo = emu.repo(f"{p['owner']}/{p['repo']}")
+            if repo is None or (repo.private and (not emu.can_admin(login, repo.owner) or (scopes is not None and "repo" not in scopes))):
+                return None
+            return repo
+
+        with emu.lock:
+            me = emu.accounts[login.lower()]
+            if key == ("get", "/user"):
+                data = emu.spec.instance(emu.spec.schema("private-user"))
+                data.update(emu.user_json(me))
+                return 200, data
+            if key == ("get", "/users/{username}"):
+                acc = emu.accounts.get(p["username"].lower())
+                return (200, {**emu.spec.instance(emu.spec.schema("public-user")), **emu.user_json(acc)}) if acc else not_found()
+            if key == ("get", "/orgs/{org}"):
+                acc = emu.accounts.get(p["org"].lower())
+                if not acc or acc.type != "Organization":
+                    return not_found()
+                data = emu.spec.instance(emu.spec.schema("organization-full"))
+                data.update(login=acc.login, id=acc.id, node_id=f"O_{acc.id}", url=f"{emu.url}/orgs/{acc.login}")
+                return 200, data
+            if key in (("post", "/user/repos"), ("post", "/orgs/{org}/repos")):
+                owner = me if op.path == "/user/repos" else emu.accounts.get(p["org"].lower())
+                if owner is None or owner.type != ("User" if op.path == "/user/repos" else "Organization"):
+                    return not_found()
+                if not emu.can_admin(login, owner):
+                    return 403, {"message": "You need admin access to the organization to create repositories", "documentation_url": "https://docs.github.com/rest"}
+                private = bool(body.get("private"))
+                denied = need("repo") if private else need("repo", "public_repo")
+                if denied:
+                    return denied
+                if emu.repo(f"{owner.login}/{body['name']}"):
+                    return 422, {"message": "Repository creation failed.", "documentation_url": "https://docs.github.com/rest",
+                                 "errors": [{"resource": "Repository", "code": "custom", "field": "name",
+                                             "message": "name already exists on this account"}]}
+                repo = emu._make_repo(owner, body["name"], private, body.get("description"))
+                return 201, emu.repo_json(repo, login)
+            if op.path.startswith("/repos/"):
+                repo = visible_repo()
+                if repo is None:
+                    return not_found()
+                admin = emu.can_admin(login, repo.owner)
+                if key == ("get", "/repos/{owner}/{repo}"):
+                    return 200, emu.repo_json(repo, login)
+                if key == ("patch", "/repos/{owner}/{repo}"):
+                    if not admin:
+                        return 403, {"message": "Must have admin rights to Repository.", "documentation_url": "https://docs.github.com/rest"}
+                    if "description" in body:
+                        repo.description = body["description"]
+                    if "private" in body:
+                        repo.private = body["private"]
+                    return 200, emu.repo_json(repo, login)
+                if "/actions/" in op.path:
+                    denied = need("repo")
+                    if denied:
+                        return denied
+                    if not admin:
+                        return 403, {"message": "Resource not accessible by personal access token", "documentation_url": "https://docs.github.com/rest"}
+                    if key == ("get", "/repos/{owner}/{repo}/actions/secrets/public-key"):
+                        return 200, {"key_id": repo.key_id, "key": base64.b64encode(bytes(repo.key.public_key)).decode()}
+                    if key == ("put", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"):
+                        if body.get("key_id") != repo.key_id:
+                            return 422, {"message": "Bad key_id", "documentation_url": "https://docs.github.com/rest"}
+                        existed = p["secret_name"] in repo.secrets
+                        repo.secrets[p["secret_name"]] = decrypt(repo.key, body["encrypted_value"])
+                        return (204, None) if existed else (201, {})
+                    if key == ("get", "/repos/{owner}/{repo}/actions/secrets"):
+                        items = [{"name": n, "created_at": repo.created, "updated_at": repo.created} for n in sorted(repo.secrets)]
+                        return 200, {"total_count": len(items), "secrets": items}
+                    if key == ("get", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"):
+                        if p["secret_name"] not in repo.secrets:
+                            return not_found()
+                        return 200, {"name": p["secret_name"], "created_at": repo.created, "updated_at": repo.created}
+                    if key == ("get", "/repos/{owner}/{repo}/actions/variables"):
+                        items = [self._variable(n, v, repo) for n, v in sorted(repo.variables.items())]
+                        return 200, {"total_count": len(items), "variables": items}
+                    if key == ("post", "/repos/{owner}/{repo}/actions/variables"):
+                        if body["name"] in repo.variables:
+                            return 409, {"message": "Already exists", "documentation_url": "https://docs.github.com/rest"}
+                        repo.variables[body["name"]] = body["value"]
+                        return 201, {}
+                    if key == ("get", "/repos/{owner}/{repo}/actions/variables/{name}"):
+                        if p["name"] not in repo.variables:
+                            return not_found()
+                        return 200, self._variable(p["name"], repo.variables[p["name"]], repo)
+                    if key == ("patch", "/repos/{owner}/{repo}/actions/variables/{name}"):
+                        if p["name"] not in repo.variables:
+                            return not_found()
+                        repo.variables[p["name"]] = body.get("value", repo.variables[p["name"]])
+                        return 204, None
+                return not_found()
+            if op.path.startswith("/orgs/{org}/actions/secrets"):
+                org = emu.accounts.get(p["org"].lower())
+                if org is None or org.type != "Organization":
+                    return not_found()
+                denied = need("admin:org")
+                if denied:
+                    return denied
+                if not emu.can_admin(login, org):
+                    return 403, {"message": "Must have admin rights to the organization.", "documentation_url": "https://docs.github.com/rest"}
+                if key == ("get", "/orgs/{org}/actions/secrets/public-key"):
+                    return 200, {"key_id": org.key_id, "key": base64.b64encode(bytes(org.key.public_key)).decode()}
+                if key == ("put", "/orgs/{org}/actions/secrets/{secret_name}"):
+                    if body.get("key_id") != org.key_id:
+                        return 422, {"message": "Bad key_id", "documentation_url": "https://docs.github.com/rest"}
+                    existed = p["secret_name"] in org.secrets
+                    org.secrets[p["secret_name"]] = {
+                        "value": decrypt(org.key, body["encrypted_value"]),
+                        "visibility": body["visibility"],
+                        "repos": set(body.get("selected_repository_ids") or []),
+                    }
+                    return (204, None) if existed else (201, {})
+                secret = org.secrets.get(p["secret_name"])
+                if secret is None:
+                    return not_found()
+                if key == ("get", "/orgs/{org}/actions/secrets/{secret_name}"):
+                    data = {"name": p["secret_name"], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                            "visibility": secret["visibility"]}
+                    if secret["visibility"] == "selected":
+                        data["selected_repositories_url"] = f"{emu.url}/orgs/{org.login}/actions/secrets/{p['secret_name']}/repositories"
+                    return 200, data
+                if key == ("get", "/orgs/{org}/actions/secrets/{secret_name}/repositories"):
+                    repos = [r for r in emu.repos.values() if r.id in secret["repos"]]
+                    return 200, {"total_count": len(repos), "repositories": [self._minimal_repo(r) for r in repos]}
+                if key == ("put", "/orgs/{org}/actions/secrets/{secret_name}/repositories"):
+                    secret["repos"] = set(body["selected_repository_ids"])
+                    return 204, None
+            if key == ("get", "/rate_limit"):
+                core = {"limit": 5000, "remaining": 4999, "reset": int(time.time()) + 3600, "used": 1}
+                return 200, {"resources": {"core": core, "search": core}, "rate": core}
+            return not_found()
+
+    def _variable(self, name, value, repo):
+        return {"name": name, "value": value, "created_at": repo.created, "updated_at": repo.created}
+
+    def _minimal_repo(self, repo: Repo) -> dict:
+        data = self.emu.spec.instance(self.emu.spec.schema("minimal-repository"))
+        data.update(id=repo.id, node_id=f"R_{repo.id}", name=repo.name, full_name=repo.full_name,
+                    owner=self.emu.user_json(repo.owner), private=repo.private,
+                    url=f"{self.emu.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}")
+        return data
