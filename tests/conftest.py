@@ -33,7 +33,8 @@ def cc_env(tmp_path: Path) -> dict[str, str]:
     config.write_text(
         f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n"
     )
-    env = dict(os.environ, COOKIECUTTER_CONFIG=str(config))
+    # This venv's commands first, as in an activated venv.
+    env = dict(os.environ, COOKIECUTTER_CONFIG=str(config), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return env
 
 

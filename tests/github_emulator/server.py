@@ -78,6 +78,7 @@ class Fault:
     times: int
     retry_after: int | None = None
     after: bool = False  # apply the request, then answer with the fault (a lost response)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Violation(AssertionError):
@@ -143,11 +144,13 @@ class GitHubEmulator:
             subprocess.run(["git", "-C", str(work), "push", "-q", str(repo.bare), "main"], check=True)
         return repo
 
-    def inject(self, method: str, path: str, status: int, times: int = 1, retry_after: int | None = None, after: bool = False):
+    def inject(self, method: str, path: str, status: int, times: int = 1, retry_after: int | None = None,
+               after: bool = False, headers: dict[str, str] | None = None):
         """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex)
-        with ``status``; ``after``: apply the request first (its answer is lost)."""
+        with ``status``; ``after``: apply the request first (its answer is lost).
+        A 403 with ``retry_after`` is a secondary rate limit; without, a refusal."""
         with self.lock:
-            self.faults.append(Fault(method.upper(), re.compile(path), status, times, retry_after, after))
+            self.faults.append(Fault(method.upper(), re.compile(path), status, times, retry_after, after, dict(headers or {})))
 
     def requests(self) -> list[str]:
         return [f"{m} {p}" for m, p, _ in self.log]
@@ -322,10 +325,11 @@ class _Handler(BaseHTTPRequestHandler):
                      "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}, headers
 
     def _fault(self, fault: Fault, headers):
-        headers = dict(headers)
+        headers = dict(headers, **fault.headers)
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)
-        message = {403: "You have exceeded a secondary rate limit.", 500: "Server Error", 502: "Bad Gateway",
+        refused = "You have exceeded a secondary rate limit." if fault.retry_after else "Resource not accessible by personal access token"
+        message = {403: refused, 500: "Server Error", 502: "Bad Gateway",
                    503: "Service Unavailable"}.get(fault.status, "Injected fault")
         return fault.status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers
 
