@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|\.|\[|\])"
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|\.|\[|\]|,)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
 )
 _EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -102,6 +104,8 @@ class _Parser:
 
     def primary(self):
         kind, text = self.take()
+        if kind == "name" and self.peek() == ("op", "("):
+            return self.call(text)
         if kind == "str":
             return text[1:-1].replace("''", "'")
         if kind == "num":
@@ -126,6 +130,20 @@ class _Parser:
                 self.take("]")
             v = v.get(key) if isinstance(v, dict) else None
         return v
+
+
+    def call(self, name: str):
+        self.take("(")
+        args = []
+        while self.peek() != ("op", ")"):
+            args.append(self.or_())
+            if self.peek() == ("op", ","):
+                self.take()
+        self.take(")")
+        functions = self.ctx.get("__functions__", {}) if isinstance(self.ctx, dict) else {}
+        if name not in functions:
+            raise ExpressionError(f"unknown function {name!r}")
+        return functions[name](*args)
 
 
 def _as_text(v: Any) -> str:
@@ -167,6 +185,9 @@ class _AnyContext(dict):
     def __getitem__(self, key):
         return {}
 
+    def get(self, key, default=None):
+        return {"hashFiles": lambda *a: ""} if key == "__functions__" else {}
+
 
 def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None) -> dict:
     """The expression context of a push to main, a same-repo PR or a fork PR."""
@@ -206,3 +227,35 @@ def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
     if not (user and password):
         return "fail", f"push to {image} without registry credentials"
     return "push", image
+
+
+def with_functions(context: dict, checkout: Path) -> dict:
+    """``context`` plus GitHub's ``hashFiles`` over the files of ``checkout``."""
+    def hash_files(*patterns: str) -> str:
+        found = sorted(p for pattern in patterns for p in checkout.glob(pattern) if p.is_file())
+        return hashlib.sha256(b"".join(p.read_bytes() for p in found)).hexdigest() if found else ""
+
+    return {**context, "__functions__": {"hashFiles": hash_files}}
+
+
+def build_outcome(workflow: dict, context: dict, checkout: Path) -> tuple[str, str]:
+    """What the repo2docker-action step of ``workflow`` (parsed) does for an event on a
+    checkout of ``checkout``: its ``if:`` first, then the action's push rules."""
+    ctx = with_functions(context, checkout)
+    for job in workflow["jobs"].values():
+        if "if" in job and not _truthy_text(job["if"], ctx):
+            continue
+        for step in job["steps"]:
+            if "repo2docker-action" in step.get("uses", ""):
+                if "if" in step and not _truthy_text(step["if"], ctx):
+                    return "skipped", ""
+                return action_outcome(step["with"], ctx)
+    return "skipped", ""
+
+
+def _truthy_text(condition: str, ctx: dict) -> bool:
+    """A step or job ``if:``: the expression, with or without ``${{ }}``."""
+    inner = condition.strip()
+    if inner.startswith("${{") and inner.endswith("}}"):
+        inner = inner[3:-2]
+    return _truthy(_Parser(inner, ctx).parse())

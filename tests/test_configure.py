@@ -11,7 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import UPSTREAM_BUILD
-from github_actions import action_outcome, event_context
+from github_actions import build_outcome, event_context
 from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY
 
 PR_ONLY_SAME_REPO = f'NO_PUSH: "{NO_PUSH_MAIN_AND_PRS}"'
@@ -45,8 +45,8 @@ def upstream(tmp_path) -> Path:
 
 def outcomes(workflow: Path) -> dict:
     data = YAML(typ="safe").load(workflow.read_text())
-    (step,) = [s for job in data["jobs"].values() for s in job["steps"] if "repo2docker-action" in s.get("uses", "")]
-    return {k: action_outcome(step["with"], event_context(k)) for k in ("push", "pr", "fork-pr")}
+    checkout = workflow.parents[2] if workflow.parent.name == "workflows" else workflow.parent
+    return {k: build_outcome(data, event_context(k), checkout) for k in ("push", "pr", "fork-pr")}
 
 
 def test_configure_image_name_on_generated_repo_changes_two_lines(project, hub_image):

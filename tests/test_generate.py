@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import ACTION_YML, TEMPLATE, tool
-from github_actions import action_outcome, check_parses, event_context, expressions
+from github_actions import build_outcome, check_parses, event_context, expressions
 from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY, round_trip_yaml
 
 COMBOS = {
@@ -142,9 +142,9 @@ def test_ruamel_round_trip_is_byte_identical(generated, filename):
 def test_push_happens_only_where_it_should(generated):
     name, project = generated
     e = EXPECT[name]
-    with_ = _with(project)
+    workflow = YAML(typ="safe").load((project / ".github/workflows/build.yaml").read_text())
     repository = f"my-org/{e['repo']}"
-    outcomes = {kind: action_outcome(with_, event_context(kind, repository)) for kind in ("push", "pr", "fork-pr")}
+    outcomes = {kind: build_outcome(workflow, event_context(kind, repository), project) for kind in ("push", "pr", "fork-pr")}
     image = f"quay.io/{e['image']}"
     if not e["image"]:
         assert outcomes == {"push": ("no push", ""), "pr": ("no push", ""), "fork-pr": ("no push", "")}

@@ -246,3 +246,29 @@ def test_secrets_never_touch_disk_or_output(run_cookiecutter, gh_env, github, tm
     # The emulator's own store is the only place that holds it (as GitHub would).
     hooks_left = list((tmp_path / "tmp").glob("*.py"))
     assert hooks_left, "expected cookiecutter's rendered hooks in TMPDIR (the check above read them)"
+
+
+def test_create_as_a_template_marks_the_repo_for_other_communities(run_cookiecutter, gh_env, github):
+    result = generate(run_cookiecutter, gh_env, github_setup="create", github_owner="demo-org", image_name="", is_template="true")
+    assert result.returncode == 0, result.stderr
+    assert github.repo("demo-org/climate-image").is_template
+    assert github.requests()[2:4] == ["POST /orgs/demo-org/repos", "PATCH /repos/demo-org/climate-image"]
+
+
+def test_hub_image_github_marks_an_adopted_repo_as_template(gh_env, github, tmp_path, run_cookiecutter):
+    github.add_repo("demo-org", "climate-image")
+    assert generate(run_cookiecutter, gh_env, image_name="").returncode == 0
+    project = tmp_path / "out" / "climate-image"
+    result = subprocess.run(["hub-image", "github", str(project), "--owner", "demo-org", "--template"], env=gh_env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert github.repo("demo-org/climate-image").is_template
+    assert "PATCH /repos/demo-org/climate-image" in github.requests()
+
+
+def test_an_unreachable_github_keeps_the_project_and_says_so(run_cookiecutter, gh_env, tmp_path):
+    result = generate(run_cookiecutter, dict(gh_env, GITHUB_API_URL="http://127.0.0.1:9"), github_setup="create", github_owner="demo-org")
+    assert (tmp_path / "out" / "climate-image").is_dir()
+    assert "checking the token: could not reach GitHub at http://127.0.0.1:9" in result.stderr
+    assert "Resume with: hub-image github" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,7 +6,7 @@ import click
 
 from pathlib import Path
 
-from . import __version__, github, registries, workflow
+from . import __version__, github, registries, render, workflow
 from .context import AnswerError, normalize_image_name, validate_github_owner, validate_repo_name
 
 
@@ -67,7 +67,8 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
               help="Visibility of a repository this creates.")
 @click.option("--description", default="", help="Description of a repository this creates.")
 @click.option("--registry", type=click.Choice(registries.CHOICES), default=registries.CHOICES[0], show_default=True)
-def github_command(path, owner, repo_name, secrets_only, visibility, description, registry) -> None:
+@click.option("--template", "is_template", is_flag=True, help="Mark the repository as a template for other communities.")
+def github_command(path, owner, repo_name, secrets_only, visibility, description, registry, is_template) -> None:
     """Create (or adopt) the GitHub repository of a generated image repo at PATH, push
     it to main, and set its registry secrets; or, with --secrets-only, set the secrets.
 
@@ -84,6 +85,42 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
     request = github.Request(
         project_dir=project, owner=owner, repo_name=repo_name or project.name,
         mode="secrets" if secrets_only else "create", description=description,
-        private=visibility == "private", registry=registry,
+        private=visibility == "private", registry=registry, is_template=is_template,
     )
+    if is_template:
+        try:
+            pushes = workflow.read_settings(project).image_name
+        except workflow.WorkflowError as exc:
+            _fail(str(exc))
+        if pushes:
+            _fail("--template: this repo pushes to an image, and its copies would too; run "
+                  "'hub-image configure --clear-image-name' first")
     raise SystemExit(github.run_setup(request, out=click.echo, err=lambda line: click.echo(line, err=True)))
+
+
+@main.command(name="from-template")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--owner", help="GitHub owner (default: from GITHUB_REPOSITORY).")
+@click.option("--repo-name", help="Repository name (default: from GITHUB_REPOSITORY).")
+@click.option("--description", help="One-line description (default: the repository's, from the event payload).")
+@click.option("--commit/--no-commit", default=True, show_default=True, help="Commit the result.")
+@click.option("--push", is_flag=True, help="Push the commit to origin's main (token from GITHUB_TOKEN).")
+def from_template(path, owner, repo_name, description, commit, push) -> None:
+    """Turn a copy of the hub-image template repository (made with GitHub's "Use this
+    template") into the image repo cookiecutter would generate, in place.
+
+    The setup workflow of such a copy runs this on its first push; it can be run and
+    tested locally the same way.
+    """
+    try:
+        answers = render.answers_from_github() if not (owner and repo_name) else {}
+        answers.update({k: v for k, v in (("github_owner", owner), ("repo_name", repo_name), ("description", description)) if v})
+        changes = render.setup_template_copy(Path(path), answers, commit=commit or push)
+        if push and changes:
+            render.push_main(Path(path), github.read_token())
+    except (render.RenderError, github.SetupError) as exc:
+        _fail(str(exc))
+    for line in changes:
+        click.echo(line)
+    click.echo(f"{path}: now the image repo {answers['github_owner']}/{answers['repo_name']}"
+               f"{' (pushed)' if push and changes else ' (committed)' if commit and changes else ''}")

@@ -206,6 +206,12 @@ def validate_answers(answers: dict[str, Any]) -> dict[str, Any]:
         )
     out["github_setup"] = _choice(answers.get("github_setup", "none"), "github_setup", GITHUB_SETUP)
     out["repo_visibility"] = _choice(answers.get("repo_visibility", "public"), "repo_visibility", VISIBILITY)
+    out["is_template"] = parse_bool(answers.get("is_template", False), "is_template")
+    if out["is_template"] and out["image_name"]:
+        raise AnswerError(
+            "is_template",
+            "a template repository must not push (its copies would push to the same image); leave image_name empty",
+        )
     if out["github_setup"] != "none" and not out["github_owner"]:
         raise AnswerError("github_owner", f"github_setup={out['github_setup']} needs the GitHub owner; give github_owner")
     out["python_version"] = validate_python_version(str(answers.get("python_version", "")))

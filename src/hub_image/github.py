@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.Repository import Repository
 
@@ -50,6 +51,7 @@ class Request:
     description: str = ""
     private: bool = False
     registry: str = "quay.io"
+    is_template: bool = False
 
     @property
     def full_name(self) -> str:
@@ -63,6 +65,8 @@ class Request:
             args += ["--visibility", "private" if self.private else "public"]
             if self.description:
                 args += ["--description", self.description]
+            if self.is_template:
+                args.append("--template")
         return shlex.join(args)
 
 
@@ -193,6 +197,10 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
                     report.done,
                 )
         report.html_url, report.clone_url = repo.html_url, repo.clone_url
+        if req.is_template and not repo.is_template:
+            step = "marking the repository as a template"
+            repo.edit(is_template=True)
+            report.done.append("marked it as a template repository")
         if repo.permissions is not None and not repo.permissions.admin:
             raise SetupError(
                 f"your token has no admin rights on {req.full_name}, which setting secrets needs; ask an owner",
@@ -208,6 +216,8 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
         raise SetupError(explain(exc, step, req.full_name), report.done) from None
     except GitError as exc:
         raise SetupError(f"{step}: {exc}", report.done) from None
+    except requests.RequestException as exc:
+        raise SetupError(f"{step}: could not reach GitHub at {gh.requester.base_url} ({type(exc).__name__})", report.done) from None
     return report
 
 

@@ -54,6 +54,7 @@ def post_gen(context: dict[str, Any], project_dir: str) -> int:
             description=answers["description"],
             private=answers["repo_visibility"] == "private",
             registry=answers["registry"],
+            is_template=answers["is_template"],
         )
         github.run_setup(request)
     return 0

@@ -63,6 +63,7 @@ class Repo:
     key_id: str = field(default_factory=lambda: str(next(_ids)))
     secrets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    is_template: bool = False
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     @property
@@ -213,7 +214,7 @@ class GitHubEmulator:
             visibility="private" if repo.private else "public", description=repo.description,
             url=f"{self.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}",
             clone_url=repo.bare.as_uri(), git_url=repo.bare.as_uri(), ssh_url=repo.bare.as_uri(),
-            default_branch="main", created_at=repo.created, updated_at=repo.created, pushed_at=repo.created,
+            default_branch="main", is_template=repo.is_template, created_at=repo.created, updated_at=repo.created, pushed_at=repo.created,
             permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
         )
         return data
@@ -400,6 +401,7 @@ class _Handler(BaseHTTPRequestHandler):
                                  "errors": [{"resource": "Repository", "code": "custom", "field": "name",
                                              "message": "name already exists on this account"}]}
                 repo = emu._make_repo(owner, body["name"], private, body.get("description"))
+                repo.is_template = bool(body.get("is_template"))
                 return 201, emu.repo_json(repo, login)
             if op.path.startswith("/repos/"):
                 repo = visible_repo()
@@ -415,6 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
                         repo.description = body["description"]
                     if "private" in body:
                         repo.private = body["private"]
+                    if "is_template" in body:
+                        repo.is_template = body["is_template"]
                     return 200, emu.repo_json(repo, login)
                 if "/actions/" in op.path:
                     denied = need("repo")

@@ -1,0 +1,153 @@
+"""GitHub's "Use this template" button, simulated without GitHub.
+
+Route 1: a copy of this template repository runs the setup workflow on its first push,
+which turns it into the generated repo.  Route 2: a generated repo marked as a template
+is copied; the copy builds but pushes nothing until its owner configures it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import TEMPLATE, tool
+from github_actions import _truthy_text, build_outcome, event_context, with_functions
+
+ROOT_WORKFLOWS = TEMPLATE / ".github" / "workflows"
+TEMPLATE_BUILD = TEMPLATE / "{{cookiecutter.repo_name | project_dir}}" / ".github" / "workflows" / "build.yaml"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def tracked_template_files() -> list[str]:
+    """What a copy of this repository holds: its tracked files (and new, unignored ones)."""
+    out = git(TEMPLATE, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return sorted({p for p in out.split("\0") if p and (TEMPLATE / p).is_file()})
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A fresh repository made from the template's files, as GitHub makes it: one commit
+    on main, pushed to a bare `origin`."""
+    work = tmp_path / "climate-image"
+    for rel in tracked_template_files():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / rel, work / rel)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "commit", "-qm", "Initial commit")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(work, "remote", "add", "origin", origin.as_uri())
+    git(work, "push", "-q", "origin", "main")
+    return work
+
+
+@pytest.fixture
+def github_env(cc_env, tmp_path: Path) -> dict:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main", "repository": {
+        "full_name": "acme/climate-image", "description": "Climate  hub image", "is_template": False}}))
+    return dict(cc_env, GITHUB_REPOSITORY="acme/climate-image", GITHUB_EVENT_PATH=str(event), GITHUB_TOKEN="ghs_workflowtoken")
+
+
+def tree_at(repo: Path, rev: str = "HEAD") -> dict[str, bytes]:
+    names = git(repo, "ls-tree", "-r", "--name-only", "-z", rev).split("\0")
+    return {n: subprocess.run(["git", "show", f"{rev}:{n}"], cwd=repo, capture_output=True, check=True).stdout for n in names if n}
+
+
+def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, run_cookiecutter, tmp_path):
+    # What the setup workflow runs, with the environment GitHub gives it.
+    result = subprocess.run([tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=github_env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rendered = run_cookiecutter({"repo_name": "climate-image", "github_owner": "acme", "description": "Climate hub image"})
+    assert rendered.returncode == 0, rendered.stderr
+    expected = {p.relative_to(tmp_path / "out" / "climate-image").as_posix(): p.read_bytes()
+                for p in (tmp_path / "out" / "climate-image").rglob("*") if p.is_file()}
+    origin = tmp_path / "origin.git"
+    assert tree_at(origin, "main") == expected
+    # The setup commit only deleted files under .github/workflows/ (GITHUB_TOKEN can do no more).
+    changes = git(copy, "diff", "--name-status", "HEAD~1", "HEAD", "--", ".github/workflows").split("\n")
+    assert [c for c in changes if c] == ["D\t.github/workflows/ci.yaml", "D\t.github/workflows/setup.yaml"]
+    assert "ghs_workflowtoken" not in (copy / ".git" / "config").read_text()
+
+
+def test_setup_refuses_when_the_templates_workflow_is_stale(copy, github_env):
+    build = copy / ".github/workflows/build.yaml"
+    build.write_text(build.read_text().replace("Free disk space", "Free some disk space"))
+    git(copy, "commit", "-qam", "drift", "--author", "x <x@x>")
+    head = git(copy, "rev-parse", "HEAD")
+    result = subprocess.run([tool("hub-image"), "from-template", "."], cwd=copy, env=github_env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Error: .github/workflows/build.yaml differs from what the template renders" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert git(copy, "rev-parse", "HEAD") == head and git(copy, "status", "--porcelain") == ""
+
+
+def test_setup_outside_a_template_copy_says_so(tmp_path, github_env):
+    result = subprocess.run([tool("hub-image"), "from-template", str(tmp_path)], env=github_env, capture_output=True, text=True)
+    assert result.returncode != 0 and "not a copy of the hub-image template" in result.stderr
+
+
+@pytest.mark.parametrize("repo_name", ["my-hub-image", "Climate_Lab.image", "x" * 100])
+def test_template_carries_the_generated_workflow_byte_for_byte(run_cookiecutter, tmp_path, repo_name):
+    result = run_cookiecutter({"repo_name": repo_name, "github_owner": "acme"})
+    assert result.returncode == 0, result.stderr
+    generated = tmp_path / "out" / repo_name / ".github" / "workflows"
+    assert sorted(p.name for p in generated.iterdir()) == ["build.yaml"]
+    assert (generated / "build.yaml").read_bytes() == (ROOT_WORKFLOWS / "build.yaml").read_bytes() == TEMPLATE_BUILD.read_bytes()
+
+
+def _job_if(name: str) -> str:
+    data = YAML(typ="safe").load((ROOT_WORKFLOWS / name).read_text())
+    (job,) = data["jobs"].values()
+    return job["if"]
+
+
+@pytest.mark.parametrize("is_template, setup_runs", [(True, False), (False, True)])
+def test_setup_runs_only_in_a_copy_and_ci_only_in_the_template(is_template, setup_runs):
+    ctx = event_context("push", "acme/climate-image")
+    ctx["github"]["event"] = {"repository": {"is_template": is_template}}
+    assert _truthy_text(_job_if("setup.yaml"), ctx) is setup_runs
+    assert _truthy_text(_job_if("ci.yaml"), ctx) is (not setup_runs)
+
+
+def test_the_template_repository_never_builds_an_image(copy):
+    workflow = YAML(typ="safe").load((ROOT_WORKFLOWS / "build.yaml").read_text())
+    for kind in ("push", "pr", "fork-pr"):
+        assert build_outcome(workflow, event_context(kind, "hub-image/hub-image"), copy) == ("skipped", "")
+
+
+def test_root_workflows_pass_githubs_schema():
+    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                             *map(str, sorted(ROOT_WORKFLOWS.glob("*.yaml")))], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_copy_of_a_generated_template_repo_pushes_nothing_until_configured(run_cookiecutter, hub_image, tmp_path):
+    result = run_cookiecutter({"repo_name": "community-image", "github_owner": "acme", "is_template": "true"})
+    assert result.returncode == 0, result.stderr
+    copy = tmp_path / "out" / "community-image"  # a copy has the same files
+    wf = copy / ".github/workflows/build.yaml"
+    outcomes = lambda: {k: build_outcome(YAML(typ="safe").load(wf.read_text()), event_context(k, "newcomer/community-image"), copy)
+                        for k in ("push", "pr", "fork-pr")}
+    assert outcomes() == {"push": ("no push", ""), "pr": ("no push", ""), "fork-pr": ("no push", "")}
+    readme = (copy / "README.md").read_text()
+    assert "QUAY_USERNAME" in readme and "hub-image configure --image-name" in readme and "hub-image github" in readme
+    assert hub_image("configure", str(copy), "--image-name", "newcomer/community-image").returncode == 0
+    assert outcomes()["push"] == ("push", "quay.io/newcomer/community-image")
+
+
+def test_a_template_repo_cannot_have_an_image_name(run_cookiecutter, tmp_path):
+    result = run_cookiecutter({"is_template": "true", "image_name": "acme/x"})
+    assert result.returncode != 0
+    assert "error: is_template: a template repository must not push" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []
