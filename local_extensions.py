@@ -12,7 +12,9 @@ from jinja2.ext import Extension
 SRC = str(Path(__file__).resolve().parent / "src")
 sys.path.insert(0, SRC)
 
+from hub_image import hubconfig, registries  # noqa: E402
 from hub_image.context import (  # noqa: E402
+    full_host,
     jupyterhub_series,
     normalize_image_name,
     project_dir_name,
@@ -27,6 +29,8 @@ class HubImageExtension(Extension):
         environment.filters["hub_series"] = jupyterhub_series
         environment.filters["next_series"] = series_upper_bound
         environment.filters["project_dir"] = project_dir_name
+        environment.filters["hub_config"] = hubconfig.markdown
+        environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
         # Where the hooks import hub_image from: this checkout's own copy, by absolute
         # path (cookiecutter's `_repo_dir` is relative when the template is given as `.`).
         environment.globals["hub_image_src"] = SRC

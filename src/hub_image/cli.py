@@ -6,7 +6,9 @@ import click
 
 from pathlib import Path
 
-from . import __version__, github, registries, render, workflow
+import subprocess
+
+from . import __version__, github, hubconfig, registries, render, workflow
 from .context import AnswerError, normalize_image_name, validate_github_owner, validate_repo_name
 
 
@@ -66,7 +68,8 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
 @click.option("--visibility", type=click.Choice(["public", "private"]), default="public", show_default=True,
               help="Visibility of a repository this creates.")
 @click.option("--description", default="", help="Description of a repository this creates.")
-@click.option("--registry", type=click.Choice(registries.CHOICES), default=registries.CHOICES[0], show_default=True)
+@click.option("--registry", type=click.Choice(registries.CHOICES),
+              help="Which registry's secrets to set (default: from the workflow's DOCKER_REGISTRY).")
 @click.option("--template", "is_template", is_flag=True, help="Mark the repository as a template for other communities.")
 def github_command(path, owner, repo_name, secrets_only, visibility, description, registry, is_template) -> None:
     """Create (or adopt) the GitHub repository of a generated image repo at PATH, push
@@ -77,6 +80,11 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
     QUAY_PASSWORD) or a hidden prompt.  Safe to run again: it finishes what is left.
     """
     project = Path(path).resolve()
+    if registry is None:
+        try:
+            registry = registries.choice_for_host(workflow.with_values(project).get("DOCKER_REGISTRY") or "quay.io")
+        except workflow.WorkflowError:
+            registry = registries.CHOICES[0]
     try:
         validate_repo_name(repo_name or project.name)
         validate_github_owner(owner)
@@ -124,3 +132,25 @@ def from_template(path, owner, repo_name, description, commit, push) -> None:
         click.echo(line)
     click.echo(f"{path}: now the image repo {answers['github_owner']}/{answers['repo_name']}"
                f"{' (pushed)' if push and changes else ' (committed)' if commit and changes else ''}")
+
+
+@main.command(name="hub-config")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--tag", help="Image tag (default: the first 12 characters of PATH's git HEAD).")
+def hub_config(path, tag) -> None:
+    """Print how a hub refers to this repo's image, pinned to one pushed tag: for Zero to
+    JupyterHub, KubeSpawner profiles, DockerSpawner and the 2i2c Configurator."""
+    try:
+        values = workflow.with_values(Path(path))
+    except workflow.WorkflowError as exc:
+        _fail(str(exc))
+    image = values.get("IMAGE_NAME") or ""
+    if not image:
+        _fail("IMAGE_NAME is not set, so nothing is pushed; run: hub-image configure --image-name NAMESPACE/NAME")
+    host = values.get("DOCKER_REGISTRY") or "docker.io"
+    if not tag:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True)
+        if head.returncode != 0:
+            _fail(f"{path} has no git commit to name the tag; pass --tag (the 12-character sha of a pushed commit)")
+        tag = head.stdout.strip()[:12]
+    click.echo(hubconfig.text(f"{host}/{image}", tag))

@@ -18,6 +18,9 @@ REGISTRIES = registries.CHOICES
 #: Python versions repo2docker's conda build ships environments for (3.10 and newer).
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 
+#: Image flavours: a repo2docker conda build, or a Dockerfile extending a community image.
+IMAGE_KINDS = ("environment.yml", "Dockerfile")
+
 #: What happens on GitHub after generation (see hub_image.github).
 GITHUB_SETUP = ("none", "secrets", "create")
 VISIBILITY = ("public", "private")
@@ -56,6 +59,11 @@ def validate_repo_name(value: str) -> str:
     return value
 
 
+def full_host(registry: str, registry_host: str = "") -> str:
+    """The registry host images go to, e.g. 'quay.io' or 'myhub.azurecr.io'."""
+    return registries.get(registry).full_host(validate_registry_host(registry, registry_host))
+
+
 def project_dir_name(repo_name: str) -> str:
     """The generated directory's name: ``repo_name``, or, when that is not a valid name
     (``a/b``, ``..``), a stand-in, so that the pre-generation check reports the answer
@@ -90,8 +98,24 @@ def validate_registry(value: str) -> str:
     return value
 
 
-def normalize_image_name(value: str, registry: str = REGISTRIES[0]) -> str:
-    """Return ``namespace/name`` for an image on ``registry``; '' means not configured.
+def validate_registry_host(registry: str, value: str) -> str:
+    """The host for ``registry``: fixed for quay.io, ghcr.io and docker.io (the answer
+    must then be empty or that host), the answer itself for the others."""
+    reg = registries.get(registry)
+    host = value.strip().lower().removeprefix("https://").rstrip("/")
+    if reg.host:
+        if host not in ("", reg.host):
+            raise AnswerError("registry_host", f"{registry} needs none; leave it empty (got {value!r})")
+        return ""
+    if not host:
+        raise AnswerError("registry_host", f"registry {registry} needs its host, e.g. {reg.host_example!r}")
+    if not registries.host_matches(registry, host):
+        raise AnswerError("registry_host", f"{value!r} is not a {reg.title} host; it looks like {reg.host_example!r}")
+    return host
+
+
+def normalize_image_name(value: str, host: str = REGISTRIES[0]) -> str:
+    """Return ``namespace/name`` for an image on ``host``; '' means not configured.
 
     Accepts a value that starts with the registry host (``quay.io/ns/name``).
     Rejects tags, digests, upper case and anything a workflow could misread.
@@ -107,8 +131,8 @@ def normalize_image_name(value: str, registry: str = REGISTRIES[0]) -> str:
         raise AnswerError(
             "image_name", f"{value!r} is a web address; use the image path, e.g. 'my-org/my-hub-image'"
         )
-    if name.lower().startswith(registry.lower() + "/"):
-        name = name[len(registry) + 1 :]
+    if name.lower().startswith(host.lower() + "/"):
+        name = name[len(host) + 1 :]
     if "@" in name:
         raise AnswerError("image_name", f"{value!r} has a digest; drop the '@…' part")
     if ":" in name:
@@ -124,13 +148,13 @@ def normalize_image_name(value: str, registry: str = REGISTRIES[0]) -> str:
     if "." in parts[0] and len(parts) > 2:
         raise AnswerError(
             "image_name",
-            f"{value!r} starts with registry host {parts[0]!r}, but registry is {registry!r}; "
+            f"{value!r} starts with registry host {parts[0]!r}, but the registry is {host!r}; "
             "give 'namespace/name' on that registry",
         )
     if len(parts) != 2:
         raise AnswerError(
             "image_name",
-            f"{value!r} must be 'namespace/name' on {registry}, e.g. 'my-org/my-hub-image'",
+            f"{value!r} must be 'namespace/name' on {host}, e.g. 'my-org/my-hub-image'",
         )
     for part in parts:
         if not _IMAGE_COMPONENT.fullmatch(part):
@@ -142,6 +166,26 @@ def normalize_image_name(value: str, registry: str = REGISTRIES[0]) -> str:
     if len(name) > 255:
         raise AnswerError("image_name", "is longer than 255 characters")
     return name
+
+
+def validate_base_image(value: str) -> str:
+    """A base image reference pinned to a tag (never `latest`) or a digest."""
+    ref = value.strip()
+    name, _, digest = ref.partition("@")
+    repo, tag = name, ""
+    if ":" in name.rsplit("/", 1)[-1]:
+        repo, _, tag = name.rpartition(":")
+    if (
+        not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+|[a-z0-9]+(?:[._-][a-z0-9]+)*", repo)
+        or (tag and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag))
+        or (digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest))
+    ):
+        raise AnswerError("base_image", f"{value!r} is not an image reference; e.g. 'quay.io/jupyter/scipy-notebook:2025-12-31'")
+    if not tag and not digest:
+        raise AnswerError("base_image", f"{value!r} has no tag; pin one (e.g. a dated tag), so every build starts the same")
+    if tag == "latest":
+        raise AnswerError("base_image", f"{value!r} uses 'latest'; pin a fixed tag (e.g. a dated tag)")
+    return ref
 
 
 def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
@@ -197,7 +241,18 @@ def validate_answers(answers: dict[str, Any]) -> dict[str, Any]:
     out["github_owner"] = validate_github_owner(str(answers.get("github_owner", "")))
     out["description"] = validate_description(str(answers.get("description", "")))
     out["registry"] = validate_registry(str(answers.get("registry", REGISTRIES[0])))
-    out["image_name"] = normalize_image_name(str(answers.get("image_name", "")), out["registry"])
+    out["registry_host"] = validate_registry_host(out["registry"], str(answers.get("registry_host", "")))
+    host = full_host(out["registry"], out["registry_host"])
+    out["image_name"] = normalize_image_name(str(answers.get("image_name", "")), host)
+    if out["registry"] == "ghcr.io" and out["image_name"] and out["github_owner"]:
+        if out["image_name"].split("/")[0] != out["github_owner"].lower():
+            raise AnswerError(
+                "image_name",
+                f"a ghcr.io image of this repo lives under its owner; use "
+                f"'{out['github_owner'].lower()}/{out['image_name'].split('/')[1]}'",
+            )
+    out["image_kind"] = _choice(answers.get("image_kind", IMAGE_KINDS[0]), "image_kind", IMAGE_KINDS)
+    out["base_image"] = validate_base_image(str(answers.get("base_image", "")))
     out["push_on_pr"] = parse_bool(answers.get("push_on_pr", False), "push_on_pr")
     if out["push_on_pr"] and not out["image_name"]:
         raise AnswerError(
