@@ -44,10 +44,29 @@ def _truthy(v: Any) -> bool:
     return v not in (None, False, 0, "")
 
 
+def _number(v: Any) -> float:
+    if v is None:
+        return 0.0
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v) if v.strip() else 0.0
+        except ValueError:
+            return float("nan")
+    return float("nan")
+
+
 def _eq(a: Any, b: Any) -> bool:
+    """GitHub's loose equality: strings ignore case; other mixed types compare as numbers
+    (so a missing secret, null, equals '')."""
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
-    return a == b
+    if type(a) is type(b):
+        return a == b
+    return _number(a) == _number(b)
 
 
 class _Parser:
@@ -191,10 +210,17 @@ class _AnyContext(dict):
 
 def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None) -> dict:
     """The expression context of a push to main, a same-repo PR or a fork PR."""
-    secrets = {"QUAY_USERNAME": "my-org+robot", "QUAY_PASSWORD": "s3cret"} if secrets is None else secrets
+    if secrets is None:
+        secrets = {name: f"value-of-{name}" for name in (
+            "QUAY_USERNAME", "QUAY_PASSWORD", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", "GCP_SA_KEY",
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ACR_USERNAME", "ACR_PASSWORD",
+            "REGISTRY_USERNAME", "REGISTRY_PASSWORD")}
+    # Every run gets a GITHUB_TOKEN (read-only in forks' pull requests).
+    secrets = {**secrets, "GITHUB_TOKEN": "ghs_token"}
     if kind == "push":
         return {
-            "github": {"event_name": "push", "ref": "refs/heads/main", "repository": repository, "workflow": "Build", "event": {}},
+            "github": {"event_name": "push", "ref": "refs/heads/main", "repository": repository, "workflow": "Build",
+                       "actor": "alice", "event": {}},
             "secrets": secrets,
         }
     head = repository if kind == "pr" else "someone-else/" + repository.split("/")[1]
@@ -204,15 +230,17 @@ def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: d
             "ref": "refs/pull/7/merge",
             "repository": repository,
             "workflow": "Build",
+            "actor": "alice",
             "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": head}}}},
         },
-        # GitHub gives pull requests from forks no secrets.
-        "secrets": secrets if kind == "pr" else {},
+        # GitHub gives pull requests from forks no secrets (but a read-only GITHUB_TOKEN).
+        "secrets": secrets if kind == "pr" else {"GITHUB_TOKEN": "ghs_readonly"},
     }
 
 
-def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
-    """("push", image) | ("no push", "") | ("fail", why), as repo2docker-action decides."""
+def action_outcome(with_: dict[str, Any], context: dict, logged_in: bool = False) -> tuple[str, str]:
+    """("push", image) | ("no push", "") | ("fail", why), as repo2docker-action decides.
+    ``logged_in``: an earlier step logged in to the registry (DOCKER_CONFIG recipes)."""
     inputs = {k: evaluate(v, context) for k, v in with_.items()}
     no_push = inputs.get("NO_PUSH", "") or "false"
     if no_push not in ("true", "false"):
@@ -224,7 +252,7 @@ def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
     image = inputs.get("IMAGE_NAME") or f"{user or 'github-actor'}/{repo}".lower()
     if inputs.get("DOCKER_REGISTRY"):
         image = f"{inputs['DOCKER_REGISTRY']}/{image}"
-    if not (user and password):
+    if not (user and password) and not logged_in:
         return "fail", f"push to {image} without registry credentials"
     return "push", image
 
@@ -245,11 +273,26 @@ def build_outcome(workflow: dict, context: dict, checkout: Path) -> tuple[str, s
     for job in workflow["jobs"].values():
         if "if" in job and not _truthy_text(job["if"], ctx):
             continue
+        ctx = {**ctx, "env": {k: evaluate(v, ctx) for k, v in (job.get("env") or {}).items()}}
+        logged_in = False
         for step in job["steps"]:
-            if "repo2docker-action" in step.get("uses", ""):
-                if "if" in step and not _truthy_text(step["if"], ctx):
+            if "if" in step and not _truthy_text(step["if"], ctx):
+                if "repo2docker-action" in step.get("uses", ""):
                     return "skipped", ""
-                return action_outcome(step["with"], ctx)
+                continue
+            uses = step.get("uses", "")
+            if uses.startswith(("docker/login-action@", "aws-actions/amazon-ecr-login@")):
+                # A login step fails without its secret; with it, it writes DOCKER_CONFIG.
+                inputs = {k: evaluate(v, ctx) for k, v in (step.get("with") or {}).items()}
+                if uses.startswith("docker/login-action@") and not inputs.get("password"):
+                    return "fail", f"{step['name']}: no password"
+                logged_in = "DOCKER_CONFIG" in ctx["env"]
+            if uses.startswith("aws-actions/configure-aws-credentials@"):
+                inputs = {k: evaluate(v, ctx) for k, v in (step.get("with") or {}).items()}
+                if not inputs.get("aws-access-key-id"):
+                    return "fail", f"{step['name']}: no access key"
+            if "repo2docker-action" in uses:
+                return action_outcome(step["with"], ctx, logged_in)
     return "skipped", ""
 
 

@@ -11,6 +11,34 @@ import pytest
 
 from conftest import TEMPLATE
 
+# Answers that are wrong only together with others: (answers, field, hint).
+BAD_TOGETHER = [
+    ({"registry": "acr"}, "registry_host", "registry acr needs its host, e.g. 'myhub.azurecr.io'"),
+    ({"registry": "ecr", "registry_host": "ecr.amazonaws.com"}, "registry_host", "is not a host for Amazon ECR"),
+    ({"registry": "artifact-registry", "registry_host": "us-central1-docker.pkg.dev"}, "registry_host",
+     "it looks like 'us-central1-docker.pkg.dev/my-project'"),
+    ({"registry": "other", "registry_host": "not a host"}, "registry_host", "is not a host for another registry"),
+    ({"registry": "quay.io", "registry_host": "myhub.azurecr.io"}, "registry_host", "quay.io needs none; leave it empty"),
+    ({"registry": "ghcr.io", "github_owner": "acme", "image_name": "someone-else/image"}, "image_name",
+     "a ghcr.io image of this repo lives under its owner; use 'acme/image'"),
+    ({"registry": "acr", "registry_host": "myhub.azurecr.io", "image_name": "quay.io/acme/image"}, "image_name",
+     "but the registry is 'myhub.azurecr.io'"),
+    ({"image_kind": "Dockerfile", "base_image": "quay.io/jupyter/scipy-notebook"}, "base_image", "has no tag; pin one"),
+    ({"image_kind": "Dockerfile", "base_image": "quay.io/jupyter/scipy-notebook:latest"}, "base_image", "uses 'latest'"),
+    ({"image_kind": "Dockerfile", "base_image": "Not An Image"}, "base_image", "is not an image reference"),
+]
+
+
+@pytest.mark.parametrize("answers, field, hint", BAD_TOGETHER, ids=[f"{f}-{i}" for i, (_, f, _) in enumerate(BAD_TOGETHER)])
+def test_answers_that_do_not_fit_together_stop_cookiecutter(run_cookiecutter, tmp_path: Path, answers, field, hint):
+    out = tmp_path / "out"
+    result = run_cookiecutter(answers, out=out)
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1 and ours[0].startswith(f"error: {field}: ") and hint in ours[0], result.stderr
+    assert list(out.iterdir()) == []
+
+
 BAD = [
     ("repo_name", "my hub image", "is not a GitHub repository name"),
     ("repo_name", "org/my-hub-image", "is not a GitHub repository name"),
@@ -29,7 +57,7 @@ BAD = [
     ("image_name", 'my-org/"image"', "quotes or expressions"),
     ("image_name", "my-org/image\nNO_PUSH: false", "quotes or expressions"),
     ("image_name", "image", "must be 'namespace/name'"),
-    ("image_name", "ghcr.io/my-org/image", "but registry is 'quay.io'"),
+    ("image_name", "ghcr.io/my-org/image", "but the registry is 'quay.io'"),
     ("image_name", "my-org/-image", "is not a valid path part"),
     ("push_on_pr", "true", "set image_name too"),
     ("python_version", "3.9", "is not one of 3.10"),
@@ -58,6 +86,7 @@ def test_bad_answer_stops_cookiecutter_with_one_line(run_cookiecutter, tmp_path:
     [
         ("registry", "registry.example.org", "provided for choice variable registry"),
         ("push_on_pr", "maybe", "provided for variable push_on_pr could not be converted to a boolean"),
+        ("image_kind", "Containerfile", "provided for choice variable image_kind"),
     ],
 )
 def test_cookiecutter_itself_refuses_a_value_outside_the_type(run_cookiecutter, tmp_path: Path, field, value, message):

@@ -110,7 +110,7 @@ def validate_registry_host(registry: str, value: str) -> str:
     if not host:
         raise AnswerError("registry_host", f"registry {registry} needs its host, e.g. {reg.host_example!r}")
     if not registries.host_matches(registry, host):
-        raise AnswerError("registry_host", f"{value!r} is not a {reg.title} host; it looks like {reg.host_example!r}")
+        raise AnswerError("registry_host", f"{value!r} is not a host for {reg.title}; it looks like {reg.host_example!r}")
     return host
 
 
