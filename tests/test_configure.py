@@ -4,6 +4,7 @@ and on the verbatim upstream 2i2c workflow."""
 from __future__ import annotations
 
 import difflib
+import subprocess
 import shutil
 from pathlib import Path
 
@@ -183,3 +184,34 @@ def test_configure_in_a_directory_without_workflow_says_so(tmp_path, hub_image):
     result = hub_image("configure", str(tmp_path), "--image-name", "a/b")
     assert result.returncode != 0
     assert "no .github/workflows/build.yaml here" in result.stderr
+
+
+def test_configure_on_another_registry_accepts_its_host_prefix(run_cookiecutter, hub_image, tmp_path):
+    result = run_cookiecutter({"registry": "acr", "registry_host": "myhub.azurecr.io"})
+    assert result.returncode == 0, result.stderr
+    wf = tmp_path / "out" / "my-hub-image" / ".github/workflows/build.yaml"
+    assert hub_image("configure", str(wf), "--image-name", "myhub.azurecr.io/acme/img").returncode == 0
+    assert 'IMAGE_NAME: "acme/img"' in wf.read_text()
+    assert outcomes(wf)["push"] == ("push", "myhub.azurecr.io/acme/img")
+
+
+def test_hub_config_prints_the_image_pinned_to_the_current_commit(run_cookiecutter, hub_image, tmp_path):
+    assert run_cookiecutter({"image_name": "acme/climate"}).returncode == 0
+    project = tmp_path / "out" / "my-hub-image"
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=project, check=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    result = hub_image("hub-config", str(project))
+    assert result.returncode == 0, result.stderr
+    ref = f"quay.io/acme/climate:{sha[:12]}"
+    assert f'    name: quay.io/acme/climate\n    tag: "{sha[:12]}"' in result.stdout  # Zero to JupyterHub
+    assert f"image: {ref}" in result.stdout  # KubeSpawner profile
+    assert f'c.DockerSpawner.image = "{ref}"' in result.stdout
+    assert f"\n{ref}\n" in result.stdout  # the 2i2c Configurator
+    assert "must be public" in result.stdout
+
+
+def test_hub_config_without_an_image_name_says_what_to_do(project, hub_image):
+    result = hub_image("hub-config", str(project), "--tag", "abc")
+    assert result.returncode != 0
+    assert "IMAGE_NAME is not set" in result.stderr and "hub-image configure --image-name" in result.stderr

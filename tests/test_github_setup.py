@@ -272,3 +272,29 @@ def test_an_unreachable_github_keeps_the_project_and_says_so(run_cookiecutter, g
     assert "checking the token: could not reach GitHub at http://127.0.0.1:9" in result.stderr
     assert "Resume with: hub-image github" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+REGISTRY_ANSWERS = {
+    "quay.io": {},
+    "ghcr.io": {"image_name": "demo-org/climate-image"},
+    "docker.io": {},
+    "artifact-registry": {"registry_host": "us-central1-docker.pkg.dev/demo-project"},
+    "ecr": {"registry_host": "123456789012.dkr.ecr.us-east-1.amazonaws.com"},
+    "acr": {"registry_host": "demohub.azurecr.io"},
+    "other": {"registry_host": "registry.example.org"},
+}
+
+
+@pytest.mark.parametrize("registry", list(REGISTRY_ANSWERS))
+def test_setup_sets_exactly_the_secrets_the_registry_needs(run_cookiecutter, gh_env, github, registry):
+    from hub_image import registries
+
+    names = registries.get(registry).secrets
+    env = {**gh_env, **{name: f"{name.lower()}-value" for name in names}}
+    repo = github.add_repo("demo-org", "climate-image")
+    result = generate(run_cookiecutter, env, github_setup="secrets", github_owner="demo-org", registry=registry,
+                      **REGISTRY_ANSWERS[registry])
+    assert result.returncode == 0, result.stderr
+    assert repo.secrets == {name: f"{name.lower()}-value" for name in names}
+    if not names:  # ghcr.io: the workflow's own GITHUB_TOKEN; nothing to fetch or set
+        assert github.requests() == ["GET /repos/demo-org/climate-image"]
