@@ -6,6 +6,7 @@ import click
 
 from pathlib import Path
 
+import json
 import subprocess
 
 from . import __version__, github, hubconfig, registries, render, workflow
@@ -154,3 +155,119 @@ def hub_config(path, tag) -> None:
             _fail(f"{path} has no git commit to name the tag; pass --tag (the 12-character sha of a pushed commit)")
         tag = head.stdout.strip()[:12]
     click.echo(hubconfig.text(f"{host}/{image}", tag))
+
+
+def _template_dir(template: str | None) -> Path:
+    """The template to render from: --template, HUB_IMAGE_TEMPLATE, or the checkout
+    this package runs from."""
+    import os
+
+    candidate = template or os.environ.get("HUB_IMAGE_TEMPLATE") or str(Path(__file__).resolve().parents[2])
+    path = Path(candidate)
+    if not (path / "cookiecutter.json").is_file():
+        _fail(f"--template: {candidate} is not a hub-image template checkout (no cookiecutter.json); "
+              "pass --template PATH or set HUB_IMAGE_TEMPLATE")
+    return path
+
+
+@main.group()
+def fleet() -> None:
+    """Many hub image repos from one manifest (see README)."""
+
+
+def _load_fleet(manifest: str, template: str | None, workers: int = 8):
+    from . import fleet as fleet_mod
+
+    template_dir = _template_dir(template)
+    try:
+        loaded = fleet_mod.load_manifest(Path(manifest), template_dir)
+    except fleet_mod.ManifestError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"error: {line}", err=True)
+        raise SystemExit(2)
+    try:
+        token = github.read_token()
+    except github.SetupError as exc:
+        _fail(str(exc))
+    return fleet_mod, fleet_mod.Fleet(loaded, template_dir, token, workers=workers)
+
+
+def _run_with_progress(what: str, total: int, work, as_json: bool):
+    """Run ``work(on_done)``; a progress bar on a terminal, nothing otherwise."""
+    import sys
+
+    from rich.progress import Progress
+
+    if as_json or not sys.stderr.isatty():
+        return work(lambda p: None)
+    with Progress(transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        return work(lambda p: progress.advance(task))
+
+
+def _report(fleet_mod, runner, plans, as_json: bool, verb: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = fleet_mod.summary(plans)
+    if as_json:
+        click.echo(json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes}, indent=2))
+    else:
+        table = Table(title=f"{verb}: {runner.manifest.owner} ({len(rows)} images)")
+        for column in ("repository", "status", "what"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["repo"], row["status"], row["detail"])
+        Console().print(table)
+        for line in runner.org_changes:
+            click.echo(line)
+        if all(r["status"] in ("unchanged",) for r in rows) and not runner.org_changes:
+            click.echo("Everything is as the manifest says; nothing was changed.")
+    if any(r["status"] == "failed" for r in rows):
+        raise SystemExit(1)
+
+
+@fleet.command(name="plan")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--template", help="The hub-image template checkout to render from.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+def fleet_plan(manifest, template, as_json) -> None:
+    """Read GitHub and print, per image, what `apply` would do. Changes nothing."""
+    fleet_mod, runner = _load_fleet(manifest, template)
+    try:
+        runner.prepare()
+        plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
+        if runner.manifest.org_secrets:
+            runner.org_changes = [text for _, text in runner.org_secret_changes(plans, apply=False)]
+    except github.SetupError as exc:
+        _fail(str(exc))
+    for p in plans:
+        if p.status == "planned":
+            p.status, p.detail = ("planned" if p.actions else "unchanged"), p.describe()
+    _report(fleet_mod, runner, plans, as_json, "plan")
+
+
+@fleet.command(name="apply")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--template", help="The hub-image template checkout to render from.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
+def fleet_apply(manifest, template, as_json, workers) -> None:
+    """Create, push and configure every image repo of MANIFEST; safe to run again."""
+    import os
+
+    fleet_mod, runner = _load_fleet(manifest, template, workers)
+    try:
+        runner.prepare()
+        plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
+        missing = sorted(n for n in runner.needed_secrets([p for p in plans if p.status == "planned"]) if not os.environ.get(n))
+        if missing:
+            _fail(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
+        runner.secrets = {n: os.environ[n] for n in runner.needed_secrets(plans)}
+        plans = _run_with_progress("applying", len(plans), lambda done: runner.apply(plans, done), as_json)
+    except github.SetupError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("Interrupted: run the same command again to finish; nothing is duplicated.", err=True)
+        raise SystemExit(130)
+    _report(fleet_mod, runner, plans, as_json, "apply")

@@ -32,6 +32,12 @@ def pre_gen(context: dict[str, Any]) -> int:
     return 0
 
 
+def apply_answers(answers: dict[str, Any], project_dir: str | Path) -> None:
+    """What generation does after rendering: set IMAGE_NAME / NO_PUSH from the answers."""
+    if answers["image_name"]:
+        workflow.configure(project_dir, image_name=answers["image_name"], push_on_pr=answers["push_on_pr"])
+
+
 def post_gen(context: dict[str, Any], project_dir: str) -> int:
     """Apply the answers to the generated repo, then run the GitHub setup asked for.
 
@@ -40,8 +46,7 @@ def post_gen(context: dict[str, Any], project_dir: str) -> int:
     """
     answers = validate_answers(context)
     try:
-        if answers["image_name"]:
-            workflow.configure(project_dir, image_name=answers["image_name"], push_on_pr=answers["push_on_pr"])
+        apply_answers(answers, project_dir)
     except workflow.WorkflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

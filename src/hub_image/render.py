@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,27 @@ WORKFLOWS = Path(".github") / "workflows"
 BOT = {"GIT_AUTHOR_NAME": "github-actions[bot]", "GIT_AUTHOR_EMAIL": "41898282+github-actions[bot]@users.noreply.github.com"}
 
 
+_RENDER_LOCK = threading.Lock()
+
+
 class RenderError(Exception):
     """A copy cannot be set up; ``str()`` is one line."""
 
 
-def render(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
-    """Render ``template`` with ``answers`` (no prompts) into ``output_dir``; return the project."""
-    return Path(cookiecutter(str(template), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process: bool = False) -> Path:
+    """Render ``template`` with ``answers`` (no prompts) into ``output_dir``; return the project.
+
+    ``in_process``: ``answers`` are already validated; skip cookiecutter's hook processes
+    and apply the answers here (the fleet renders many repos this way)."""
+    with _RENDER_LOCK:  # cookiecutter changes the working directory while it renders
+        project = Path(cookiecutter(str(template), no_input=True,
+                                    extra_context={k: v for k, v in answers.items() if not k.startswith("_")},
+                                    output_dir=str(output_dir), accept_hooks=not in_process))
+    if in_process:
+        from .hooks import apply_answers
+
+        apply_answers(answers, project)
+    return project
 
 
 def answers_from_github(environ: dict | None = None) -> dict[str, str]:

@@ -32,7 +32,7 @@ OPERATIONS = {
     "/user/repos": ["post"],
     "/orgs/{org}/repos": ["post"],
     "/repos/{owner}/{repo}": ["get", "patch"],
-    "/repos/{owner}/{repo}/contents/{path}": ["get"],
+    "/repos/{owner}/{repo}/contents/{path}": ["get", "put"],
     "/repos/{owner}/{repo}/actions/secrets": ["get"],
     "/repos/{owner}/{repo}/actions/secrets/public-key": ["get"],
     "/repos/{owner}/{repo}/actions/secrets/{secret_name}": ["get", "put"],

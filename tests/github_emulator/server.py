@@ -420,6 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
                     if "is_template" in body:
                         repo.is_template = body["is_template"]
                     return 200, emu.repo_json(repo, login)
+                if op.path == "/repos/{owner}/{repo}/contents/{path}":
+                    return self._contents(op, body, repo, admin, need)
                 if "/actions/" in op.path:
                     denied = need("repo")
                     if denied:
@@ -499,6 +501,55 @@ class _Handler(BaseHTTPRequestHandler):
                 core = {"limit": 5000, "remaining": 4999, "reset": int(time.time()) + 3600, "used": 1}
                 return 200, {"resources": {"core": core, "search": core}, "rate": core}
             return not_found()
+
+    def _contents(self, op, body, repo: Repo, admin: bool, need):
+        emu = self.emu
+        path = op.params["path"]
+        git = ["git", "--git-dir", str(repo.bare)]
+        head = subprocess.run([*git, "rev-parse", "--verify", "-q", "refs/heads/main"], capture_output=True, text=True).stdout.strip()
+        if op.method == "get":
+            if not head:
+                return 404, {"message": "This repository is empty.", "documentation_url": "https://docs.github.com/rest"}
+            blob = subprocess.run([*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True).stdout.strip()
+            if not blob:
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            data = subprocess.run([*git, "cat-file", "blob", blob], capture_output=True, check=True).stdout
+            out = emu.spec.instance(emu.spec.schema("content-file"))
+            out.update(type="file", encoding="base64", size=len(data), name=path.rsplit("/", 1)[-1], path=path, sha=blob,
+                       content=base64.encodebytes(data).decode(), url=f"{emu.url}/repos/{repo.full_name}/contents/{path}",
+                       git_url=None, html_url=None, download_url=None, _links={"self": "", "git": None, "html": None})
+            return 200, out
+        # PUT: create or update one file on main, as one commit.
+        if path.startswith(".github/workflows/"):
+            denied = need("workflow")
+            if denied:
+                return denied
+        if not admin:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+        current = ""
+        if head:
+            current = subprocess.run([*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True).stdout.strip()
+        if current and body.get("sha") != current:
+            return 409, {"message": f"{path} does not match {body.get('sha')}", "documentation_url": "https://docs.github.com/rest"}
+        if not current and body.get("sha"):
+            return 422, {"message": "sha given for a file that does not exist", "documentation_url": "https://docs.github.com/rest"}
+        index = emu.root / f"index-{repo.id}-{threading.get_ident()}"
+        env = {"GIT_INDEX_FILE": str(index), "GIT_AUTHOR_NAME": "web-flow", "GIT_AUTHOR_EMAIL": "noreply@github.com",
+               "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com", "PATH": "/usr/bin:/bin"}
+        run = lambda *a, **k: subprocess.run([*git, *a], capture_output=True, text=True, check=True, env=env, **k).stdout.strip()
+        try:
+            if head:
+                run("read-tree", "main")
+            blob = run("hash-object", "-w", "--stdin", input=base64.b64decode(body["content"]).decode())
+            run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+            tree = run("write-tree")
+            commit = run("commit-tree", tree, *(["-p", head] if head else []), "-m", body["message"])
+            run("update-ref", "refs/heads/main", commit, *([head] if head else []))
+        finally:
+            index.unlink(missing_ok=True)
+        out = {"content": {"name": path.rsplit("/", 1)[-1], "path": path, "sha": blob, "type": "file"},
+               "commit": {"sha": commit, "message": body["message"], "tree": {"sha": tree}, "parents": [{"sha": head}] if head else []}}
+        return (200 if current else 201), out
 
     def _variable(self, name, value, repo):
         return {"name": name, "value": value, "created_at": repo.created, "updated_at": repo.created}

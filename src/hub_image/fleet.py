@@ -1,0 +1,434 @@
+"""Many hub images from one manifest: `hub-image fleet plan` and `apply`.
+
+The state lives on GitHub, not here: every run reads what is there (a repository, its
+build workflow's IMAGE_NAME / NO_PUSH, its secret names), plans the difference, and
+`apply` makes only that difference.  A second run therefore does nothing, and a run
+that was interrupted is finished by the next one.
+
+Writes (content-creating requests) go through one :class:`Pacer`, which keeps them
+within GitHub's secondary limits (80 a minute, 500 an hour) without a fixed sleep;
+reads are not held behind it.  Images are worked on by a few threads, far below the
+100-concurrent-requests limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+from github import Github, GithubException
+from github.Repository import Repository
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from . import github as gh_setup
+from . import registries, workflow
+from .context import AnswerError, validate_answers
+
+#: Cookiecutter answers that make no sense per image in a manifest.
+NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
+SECRET_WORDS = ("password", "token", "secret", "key")
+WORKFLOW_PATH = ".github/workflows/build.yaml"
+
+
+class ManifestError(Exception):
+    """The manifest is invalid; ``str()`` lists one line per problem."""
+
+
+# --- the manifest ------------------------------------------------------------------
+
+
+@dataclass
+class Image:
+    answers: dict[str, Any]  # validated, as the template validates them
+    line: int
+
+    @property
+    def repo_name(self) -> str:
+        return self.answers["repo_name"]
+
+    @property
+    def registry(self) -> str:
+        return self.answers["registry"]
+
+
+@dataclass
+class Manifest:
+    path: Path
+    owner: str
+    images: list[Image]
+    org_secrets: bool = False
+    visibility: str = "public"
+
+    def secret_names(self) -> dict[str, set[str]]:
+        """Registry secret name -> the repos (names) that use it."""
+        out: dict[str, set[str]] = {}
+        for image in self.images:
+            for name in registries.secret_sources(image.registry):
+                out.setdefault(name, set()).add(image.repo_name)
+        return out
+
+
+def template_defaults(template: Path) -> dict[str, Any]:
+    raw = json.loads((template / "cookiecutter.json").read_text())
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
+
+
+def load_manifest(path: Path, template: Path) -> Manifest:
+    """Read and validate ``path``; every problem is reported (with its line), and an
+    invalid manifest raises before anything is applied."""
+    where = str(path)
+    try:
+        data = YAML(typ="rt").load(path.read_text())
+    except OSError as exc:
+        raise ManifestError(f"{where}: cannot read it ({exc.strerror})") from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ManifestError(f"{where}:{mark.line + 1 if mark else '?'}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: expected a mapping with owner, defaults and images")
+    defaults_known = template_defaults(template)
+    known = set(defaults_known) - NOT_IN_MANIFEST
+    problems: list[str] = []
+
+    def line_of(node, key=None) -> int:
+        try:
+            return (node.lc.key(key)[0] if key is not None else node.lc.line) + 1
+        except (AttributeError, KeyError, TypeError):
+            return 0
+
+    for key in data:
+        if key not in ("owner", "defaults", "images", "org_secrets", "visibility"):
+            problems.append(f"{where}:{line_of(data, key)}: unknown key {key!r}; use owner, defaults, images, org_secrets, visibility")
+    owner = str(data.get("owner") or "")
+    try:
+        from .context import validate_github_owner
+
+        if not owner:
+            raise AnswerError("owner", "is missing; name the GitHub user or organisation")
+        validate_github_owner(owner)
+    except AnswerError as exc:
+        problems.append(f"{where}:{line_of(data, 'owner') or 1}: owner: {exc.message}")
+    defaults = data.get("defaults") or {}
+    images_node = data.get("images")
+    if not isinstance(defaults, dict):
+        problems.append(f"{where}:{line_of(data, 'defaults')}: defaults must be a mapping")
+        defaults = {}
+    if not isinstance(images_node, list) or not images_node:
+        problems.append(f"{where}:{line_of(data, 'images') or 1}: images must be a non-empty list")
+        images_node = []
+
+    def check_keys(mapping, label: str) -> None:
+        for key in mapping:
+            if any(word in str(key).lower() for word in SECRET_WORDS):
+                problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: secrets never go in the manifest; "
+                                "export them as environment variables")
+            elif key not in known:
+                problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: not a template variable "
+                                f"(one of: {', '.join(sorted(known))})")
+
+    check_keys(defaults, "defaults.")
+    images: list[Image] = []
+    seen: dict[str, int] = {}
+    for i, node in enumerate(images_node):
+        line = line_of(node)
+        if not isinstance(node, dict):
+            problems.append(f"{where}:{line}: images[{i}]: must be a mapping with at least repo_name")
+            continue
+        label = f"images[{i}] ({node.get('repo_name', '?')})."
+        check_keys(node, label)
+        merged = {**defaults_known, **dict(defaults), **dict(node), "github_owner": owner, "github_setup": "none"}
+        merged = {k: ("" if v is None else v) for k, v in merged.items()}
+        try:
+            answers = validate_answers(merged)
+        except AnswerError as exc:
+            key_line = line_of(node, exc.field) if exc.field in node else line_of(defaults, exc.field) if exc.field in defaults else line
+            problems.append(f"{where}:{key_line}: {label}{exc}")
+            continue
+        if answers["repo_name"].lower() in seen:
+            problems.append(f"{where}:{line}: {label}repo_name: also used at line {seen[answers['repo_name'].lower()]}; names must differ")
+            continue
+        seen[answers["repo_name"].lower()] = line
+        images.append(Image(answers, line))
+    org_secrets = bool(data.get("org_secrets", False))
+    visibility = str(data.get("visibility", "public"))
+    if visibility not in ("public", "private"):
+        problems.append(f"{where}:{line_of(data, 'visibility')}: visibility: use public or private")
+    if problems:
+        raise ManifestError("\n".join(problems))
+    return Manifest(path, owner, images, org_secrets, visibility)
+
+
+# --- pacing --------------------------------------------------------------------------
+
+
+class Pacer:
+    """Admits content-creating requests within every (count, seconds) window: as many
+    as a window allows at once, then each as soon as the oldest leaves the window."""
+
+    def __init__(self, windows: list[tuple[int, float]]):
+        self.windows = [(count, seconds, deque()) for count, seconds in windows]
+        self.lock = threading.Lock()
+        self.waited = 0.0
+
+    @classmethod
+    def github(cls, minute: float | None = None, per_minute: int | None = None, per_hour: int | None = None) -> "Pacer":
+        """GitHub's secondary limits: 80 content-creating requests a minute and 500 an
+        hour.  ``minute`` scales both windows (60 s on GitHub; less against a time-scaled
+        emulator); the environment may say so (HUB_IMAGE_MINUTE_SECONDS, …_WRITES_PER_MINUTE,
+        …_WRITES_PER_HOUR)."""
+        env = os.environ
+        minute = float(env.get("HUB_IMAGE_MINUTE_SECONDS", 60)) if minute is None else minute
+        per_minute = int(env.get("HUB_IMAGE_WRITES_PER_MINUTE", 80)) if per_minute is None else per_minute
+        per_hour = int(env.get("HUB_IMAGE_WRITES_PER_HOUR", 500)) if per_hour is None else per_hour
+        # 2% longer windows: a request reaches GitHub a little after we count it.
+        return cls([(per_minute, minute * 1.02), (per_hour, minute * 60 * 1.02)])
+
+    def write(self) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                wait = 0.0
+                for count, seconds, stamps in self.windows:
+                    while stamps and stamps[0] <= now - seconds:
+                        stamps.popleft()
+                    if len(stamps) >= count:
+                        wait = max(wait, stamps[0] + seconds - now)
+                if wait <= 0:
+                    for _, _, stamps in self.windows:
+                        stamps.append(now)
+                    return
+            self.waited += wait
+            time.sleep(min(wait, 1.0) + 0.001)
+
+
+# --- plan and apply ------------------------------------------------------------------
+
+
+@dataclass
+class ImagePlan:
+    image: Image
+    actions: list[str] = field(default_factory=list)  # create, push, configure, secrets
+    missing_secrets: list[str] = field(default_factory=list)
+    repo: Repository | None = None
+    workflow_text: str = ""
+    workflow_sha: str = ""
+    status: str = "planned"
+    detail: str = ""
+
+    def describe(self) -> str:
+        if not self.actions:
+            return "nothing to do"
+        words = {"create": "create repository", "push": "push the generated project", "configure": "change IMAGE_NAME/NO_PUSH",
+                 "secrets": f"set secrets {', '.join(self.missing_secrets)}"}
+        return "; ".join(words[a] for a in self.actions)
+
+
+@dataclass
+class Fleet:
+    manifest: Manifest
+    template: Path
+    token: str
+    api_url: str | None = None
+    workers: int = 8
+    pacer: Pacer = field(default_factory=Pacer.github)
+    secrets: dict[str, str] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
+    user_login: str = ""
+    org_changes: list[str] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        """Check the token once (GET /user): who it is, and its scopes."""
+        me = self.client().get_user()
+        self.user_login = me.login
+        scopes = self.client().oauth_scopes
+        if scopes is not None:
+            need = {"repo", "workflow"} | ({"admin:org"} if self.manifest.org_secrets else set())
+            missing = sorted(need - set(scopes))
+            if missing:
+                raise gh_setup.SetupError(f"the token lacks the scope(s) {', '.join(missing)} (it has: {', '.join(scopes) or 'none'})")
+
+    def needed_secrets(self, plans: list[ImagePlan]) -> set[str]:
+        names = {n for p in plans for n in p.missing_secrets}
+        if self.manifest.org_secrets:
+            names |= {n for n, _ in self.org_secret_changes(plans, apply=False) if n}
+        return names
+
+    def client(self) -> Github:
+        if not hasattr(self._local, "gh"):
+            self._local.gh = gh_setup.client(self.token, self.api_url, {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0",
+                                                                       "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"})
+        return self._local.gh
+
+    # --- reading ---
+    def plan_image(self, image: Image) -> ImagePlan:
+        plan = ImagePlan(image)
+        full_name = f"{self.manifest.owner}/{image.repo_name}"
+        repo_secrets = [] if self.manifest.org_secrets else list(registries.secret_sources(image.registry))
+        try:
+            repo = self.client().get_repo(full_name).complete()
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            plan.actions = ["create", "push"] + (["secrets"] if repo_secrets else [])
+            plan.missing_secrets = repo_secrets
+            return plan
+        plan.repo = repo
+        try:
+            content = repo.get_contents(WORKFLOW_PATH)
+            plan.workflow_text, plan.workflow_sha = content.decoded_content.decode(), content.sha
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            plan.actions.append("push")
+        if plan.workflow_text:
+            wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
+            new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
+            if new != plan.workflow_text:
+                plan.actions.append("configure")
+        if repo_secrets:
+            have = {s.name for s in repo.get_secrets()}
+            plan.missing_secrets = [s for s in repo_secrets if s not in have]
+            if plan.missing_secrets:
+                plan.actions.append("secrets")
+        return plan
+
+    def plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
+        return self._each(self.plan_image, on_done, "reading")
+
+    # --- writing ---
+    def apply_image(self, plan: ImagePlan) -> ImagePlan:
+        image, gh = plan.image, self.client()
+        full_name = f"{self.manifest.owner}/{image.repo_name}"
+        if "create" in plan.actions:
+            plan.repo = self._create(gh, image)
+        repo = plan.repo
+        if "push" in plan.actions:
+            with tempfile.TemporaryDirectory() as tmp:
+                from .render import render
+
+                project = render(self.template, image.answers, Path(tmp), in_process=True)
+                done = gh_setup.push_project(project, repo.clone_url, self.token)
+                if any("already has history" in line for line in done):
+                    raise gh_setup.SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
+        if "configure" in plan.actions:
+            wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
+            new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
+            self.pacer.write()
+            repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
+        if "secrets" in plan.actions:
+            key = repo.get_public_key()
+            for name in plan.missing_secrets:
+                self.pacer.write()
+                repo._requester.requestJsonAndCheck(
+                    "PUT", f"{repo.url}/actions/secrets/{name}",
+                    input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name])},
+                )
+        plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
+        return plan
+
+    def _create(self, gh: Github, image: Image) -> Repository:
+        owner = self.manifest.owner
+        target = gh.get_user() if owner.lower() == self.user_login.lower() else gh.get_organization(owner)
+        self.pacer.write()
+        try:
+            return target.create_repo(image.repo_name, description=image.answers["description"],
+                                      private=self.manifest.visibility == "private", auto_init=False)
+        except GithubException as exc:
+            if exc.status == 422 and "already exists" in str(exc.data):
+                return gh.get_repo(f"{owner}/{image.repo_name}").complete()
+            raise
+
+    def apply(self, plans: list[ImagePlan], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
+        todo = [p for p in plans if p.status == "planned"]
+        for p in plans:
+            if p.status == "planned" and not p.actions:
+                p.status, p.detail = "unchanged", "nothing to do"
+        self._each(self.apply_image, on_done, "applying", [p for p in todo if p.actions])
+        if self.manifest.org_secrets:
+            self.org_changes = self.apply_org_secrets(plans)
+        return plans
+
+    def apply_org_secrets(self, plans: list[ImagePlan]) -> list[str]:
+        return [text for _, text in self.org_secret_changes(plans, apply=True)]
+
+    def org_secret_changes(self, plans: list[ImagePlan], apply: bool) -> list[tuple[str, str]]:
+        """One organisation secret per name, visible to exactly the fleet's repos that use
+        it (added to whatever repos it already lists).  Returns (name needing a value or
+        '', what changes); writes only when ``apply``."""
+        gh = self.client()
+        org = gh.get_organization(self.manifest.owner)
+        ids = {p.image.repo_name: p.repo.id for p in plans if p.repo is not None}
+        changes: list[tuple[str, str]] = []
+        key = None
+        for name, repos in sorted(self.manifest.secret_names().items()):
+            wanted = {ids[r] for r in repos if r in ids}
+            try:
+                secret = org.get_secret(name)
+                current = {r.id for r in secret.selected_repositories} if secret.visibility == "selected" else None
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+                secret, current = None, set()
+            if secret is None:
+                changes.append((name, f"create organisation secret {name} for {len(repos)} repositories"))
+                if apply:
+                    key = key or org.get_public_key()
+                    self.pacer.write()
+                    org._requester.requestJsonAndCheck(
+                        "PUT", f"{org.url}/actions/secrets/{name}",
+                        input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name]),
+                               "visibility": "selected", "selected_repository_ids": sorted(wanted)},
+                    )
+            elif current is not None and not wanted <= current:
+                changes.append(("", f"give organisation secret {name} to {len(wanted - current)} more repositories"))
+                if apply:
+                    self.pacer.write()
+                    org._requester.requestJsonAndCheck(
+                        "PUT", f"{org.url}/actions/secrets/{name}/repositories",
+                        input={"selected_repository_ids": sorted(current | wanted)},
+                    )
+        return changes
+
+    def _each(self, fn, on_done, verb: str, items: list | None = None) -> list:
+        items = list(self.manifest.images) if items is None else items
+        results: list = [None] * len(items)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    on_done(results[futures[future]])
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results
+
+    def _guard(self, fn, item, verb: str):
+        plan = item if isinstance(item, ImagePlan) else ImagePlan(item)
+        full_name = f"{self.manifest.owner}/{plan.image.repo_name}"
+        try:
+            return fn(item)
+        except GithubException as exc:
+            plan.status, plan.detail = "failed", gh_setup.explain(exc, verb, full_name)
+        except (gh_setup.SetupError, gh_setup.GitError, workflow.WorkflowError) as exc:
+            plan.status, plan.detail = "failed", f"{verb}: {exc}"
+        except requests.RequestException as exc:
+            plan.status, plan.detail = "failed", f"{verb}: could not reach GitHub ({type(exc).__name__})"
+        except Exception as exc:  # one image's surprise must not stop the others
+            plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
+        return plan
+
+
+def summary(plans: list[ImagePlan]) -> list[dict[str, Any]]:
+    return [{"repo": p.image.repo_name, "status": p.status, "actions": p.actions, "detail": p.detail or p.describe()} for p in plans]
