@@ -18,7 +18,7 @@ import os
 import tempfile
 import threading
 import time
-from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,10 +173,15 @@ def load_manifest(path: Path, template: Path) -> Manifest:
 
 class Pacer:
     """Admits content-creating requests within every (count, seconds) window: as many
-    as a window allows at once, then each as soon as the oldest leaves the window."""
+    as a window allows at once, then each as soon as the oldest leaves the window.
+
+    A request counts from when it is sent until ``seconds`` after its answer arrived
+    (GitHub counts it somewhere in between), so delays cannot push two over the limit.
+    """
 
     def __init__(self, windows: list[tuple[int, float]]):
-        self.windows = [(count, seconds, deque()) for count, seconds in windows]
+        self.windows = windows
+        self.slots: list[list[float]] = []  # [end time]; inf while the request is in flight
         self.lock = threading.Lock()
         self.waited = 0.0
 
@@ -190,23 +195,33 @@ class Pacer:
         minute = float(env.get("HUB_IMAGE_MINUTE_SECONDS", 60)) if minute is None else minute
         per_minute = int(env.get("HUB_IMAGE_WRITES_PER_MINUTE", 80)) if per_minute is None else per_minute
         per_hour = int(env.get("HUB_IMAGE_WRITES_PER_HOUR", 500)) if per_hour is None else per_hour
-        # 2% longer windows: a request reaches GitHub a little after we count it.
-        return cls([(per_minute, minute * 1.02), (per_hour, minute * 60 * 1.02)])
+        return cls([(per_minute, minute), (per_hour, minute * 60)])
 
-    def write(self) -> None:
+    @contextmanager
+    def write(self):
+        slot = self._acquire()
+        try:
+            yield
+        finally:
+            with self.lock:
+                slot[0] = time.monotonic()
+
+    def _acquire(self) -> list[float]:
+        longest = max(seconds for _, seconds in self.windows)
         while True:
             with self.lock:
                 now = time.monotonic()
+                self.slots = [s for s in self.slots if s[0] > now - longest]
                 wait = 0.0
-                for count, seconds, stamps in self.windows:
-                    while stamps and stamps[0] <= now - seconds:
-                        stamps.popleft()
-                    if len(stamps) >= count:
-                        wait = max(wait, stamps[0] + seconds - now)
+                for count, seconds in self.windows:
+                    live = sorted(s[0] for s in self.slots if s[0] > now - seconds)
+                    if len(live) >= count:
+                        oldest = live[len(live) - count]
+                        wait = max(wait, (oldest + seconds - now) if oldest != float("inf") else 0.01)
                 if wait <= 0:
-                    for _, _, stamps in self.windows:
-                        stamps.append(now)
-                    return
+                    slot = [float("inf")]
+                    self.slots.append(slot)
+                    return slot
             self.waited += wait
             time.sleep(min(wait, 1.0) + 0.001)
 
@@ -323,26 +338,26 @@ class Fleet:
         if "configure" in plan.actions:
             wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
             new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
-            self.pacer.write()
-            repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
+            with self.pacer.write():
+                repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
         if "secrets" in plan.actions:
             key = repo.get_public_key()
             for name in plan.missing_secrets:
-                self.pacer.write()
-                repo._requester.requestJsonAndCheck(
-                    "PUT", f"{repo.url}/actions/secrets/{name}",
-                    input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name])},
-                )
+                with self.pacer.write():
+                    repo._requester.requestJsonAndCheck(
+                        "PUT", f"{repo.url}/actions/secrets/{name}",
+                        input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name])},
+                    )
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
 
     def _create(self, gh: Github, image: Image) -> Repository:
         owner = self.manifest.owner
         target = gh.get_user() if owner.lower() == self.user_login.lower() else gh.get_organization(owner)
-        self.pacer.write()
         try:
-            return target.create_repo(image.repo_name, description=image.answers["description"],
-                                      private=self.manifest.visibility == "private", auto_init=False)
+            with self.pacer.write():
+                return target.create_repo(image.repo_name, description=image.answers["description"],
+                                          private=self.manifest.visibility == "private", auto_init=False)
         except GithubException as exc:
             if exc.status == 422 and "already exists" in str(exc.data):
                 return gh.get_repo(f"{owner}/{image.repo_name}").complete()
@@ -383,20 +398,20 @@ class Fleet:
                 changes.append((name, f"create organisation secret {name} for {len(repos)} repositories"))
                 if apply:
                     key = key or org.get_public_key()
-                    self.pacer.write()
-                    org._requester.requestJsonAndCheck(
-                        "PUT", f"{org.url}/actions/secrets/{name}",
-                        input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name]),
-                               "visibility": "selected", "selected_repository_ids": sorted(wanted)},
-                    )
+                    with self.pacer.write():
+                        org._requester.requestJsonAndCheck(
+                            "PUT", f"{org.url}/actions/secrets/{name}",
+                            input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name]),
+                                   "visibility": "selected", "selected_repository_ids": sorted(wanted)},
+                        )
             elif current is not None and not wanted <= current:
                 changes.append(("", f"give organisation secret {name} to {len(wanted - current)} more repositories"))
                 if apply:
-                    self.pacer.write()
-                    org._requester.requestJsonAndCheck(
-                        "PUT", f"{org.url}/actions/secrets/{name}/repositories",
-                        input={"selected_repository_ids": sorted(current | wanted)},
-                    )
+                    with self.pacer.write():
+                        org._requester.requestJsonAndCheck(
+                            "PUT", f"{org.url}/actions/secrets/{name}/repositories",
+                            input={"selected_repository_ids": sorted(current | wanted)},
+                        )
         return changes
 
     def _each(self, fn, on_done, verb: str, items: list | None = None) -> list:
@@ -424,7 +439,7 @@ class Fleet:
         except (gh_setup.SetupError, gh_setup.GitError, workflow.WorkflowError) as exc:
             plan.status, plan.detail = "failed", f"{verb}: {exc}"
         except requests.RequestException as exc:
-            plan.status, plan.detail = "failed", f"{verb}: could not reach GitHub ({type(exc).__name__})"
+            plan.status, plan.detail = "failed", f"{verb}: {gh_setup.describe_network_error(exc)}"
         except Exception as exc:  # one image's surprise must not stop the others
             plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
         return plan

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import getpass
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -162,6 +163,14 @@ def explain(exc: GithubException, action: str, full_name: str) -> str:
     return f"{action}: GitHub answered {status} {message}".rstrip()
 
 
+def describe_network_error(exc: Exception, base_url: str = "") -> str:
+    """One line for a failure below HTTP answers: unreachable, or retries used up."""
+    many = re.search(r"too many (\d+) error responses", str(exc))
+    if many:
+        return f"GitHub kept answering {many.group(1)}, retries used up; run again later"
+    return f"could not reach GitHub{' at ' + base_url if base_url else ''} ({type(exc).__name__})"
+
+
 # --- the setup ---------------------------------------------------------------------
 
 
@@ -217,7 +226,7 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
     except GitError as exc:
         raise SetupError(f"{step}: {exc}", report.done) from None
     except requests.RequestException as exc:
-        raise SetupError(f"{step}: could not reach GitHub at {gh.requester.base_url} ({type(exc).__name__})", report.done) from None
+        raise SetupError(f"{step}: {describe_network_error(exc, gh.requester.base_url)}", report.done) from None
     return report
 
 

@@ -110,8 +110,9 @@ class Spec:
         responses = op.node["responses"]
         spec = responses[str(status)] if str(status) in responses else responses.get("default")
         if spec is None:
-            if status in (401, 403, 422, 429, 500, 502, 503) or status >= 500:
-                return []  # GitHub may answer any operation with these; their body is checked below
+            if status in (401, 403, 404, 409, 422, 429) or status >= 500:
+                # GitHub may answer any operation with these, as a basic error.
+                return self._errors(self.schema("basic-error"), body, where)
             return [f"{where}: status not in the spec ({', '.join(responses)})"]
         spec = self.resolve(spec)
         content = (spec.get("content") or {}).get("application/json")

@@ -1,0 +1,256 @@
+"""An infrastructure team bootstraps and keeps many hub image repos from one manifest:
+`hub-image fleet plan` and `apply`, against the local GitHub emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TEMPLATE, tool
+from github_emulator.server import GitHubEmulator
+
+TOKEN = "ghp_fleet_token_0123456789"
+MANIFEST = """\
+owner: demo-org            # GitHub user or organisation
+defaults:                  # any cookiecutter.json variable
+  registry: quay.io
+  jupyterhub_version: "5.3"
+images:
+  - repo_name: climate-hub-image
+    image_name: demo-org/climate-hub-image
+  - repo_name: astro-hub-image
+    image_name: demo-org/astro-hub-image
+    push_on_pr: true
+  - repo_name: bio-hub-image
+    image_name: demo-org/bio-hub-image
+"""
+REPOS = ["climate-hub-image", "astro-hub-image", "bio-hub-image"]
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture
+def github(tmp_path: Path):
+    emu = GitHubEmulator(tmp_path / "github")
+    emu.start()
+    emu.add_user("alice", TOKEN, scopes=["repo", "workflow", "admin:org"])
+    emu.add_org("demo-org", members=["alice"])
+    yield emu
+    emu.stop()
+    assert emu.violations == []
+    assert emu.rate_limit_violations == 0
+
+
+@pytest.fixture
+def fleet(github, tmp_path: Path, cc_env):
+    env = dict(cc_env, GITHUB_API_URL=github.url, GITHUB_TOKEN=TOKEN, QUAY_USERNAME="demo-org+builder",
+               QUAY_PASSWORD="fleet-secret", HUB_IMAGE_TEMPLATE=str(TEMPLATE), HUB_IMAGE_SECONDARY_RATE_WAIT="1")
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(MANIFEST)
+
+    def run(*args: str, env_extra: dict | None = None, text: str | None = None):
+        if text is not None:
+            manifest.write_text(text)
+        return subprocess.run([tool("hub-image"), "fleet", *args, str(manifest)], env={**env, **(env_extra or {})},
+                              capture_output=True, text=True, timeout=600)
+
+    run.manifest = manifest
+    run.env = env
+    return run
+
+
+def by_repo(result) -> dict:
+    assert result.stdout, result.stderr
+    return {row["repo"]: row for row in json.loads(result.stdout)["images"]}
+
+
+def writes(github) -> list[str]:
+    return [r for r in github.requests() if r.startswith(WRITES)]
+
+
+def test_plan_reads_only_and_says_what_apply_would_do(fleet, github):
+    result = fleet("plan", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = by_repo(result)
+    assert {r: rows[r]["actions"] for r in REPOS} == {r: ["create", "push", "secrets"] for r in REPOS}
+    assert writes(github) == []
+    assert sorted(github.requests()) == sorted(["GET /user"] + [f"GET /repos/demo-org/{r}" for r in REPOS])
+
+
+def test_apply_creates_pushes_and_configures_every_image_then_does_nothing(fleet, github, tmp_path):
+    result = fleet("apply", "--json")
+    assert result.returncode == 0, result.stderr
+    assert {r: row["status"] for r, row in by_repo(result).items()} == {r: "done" for r in REPOS}
+    for name in REPOS:
+        repo = github.repo(f"demo-org/{name}")
+        assert repo.secrets == {"QUAY_USERNAME": "demo-org+builder", "QUAY_PASSWORD": "fleet-secret"}
+        clone = tmp_path / "clones" / name
+        subprocess.run(["git", "clone", "-q", repo.bare.as_uri(), str(clone)], check=True)
+        build = (clone / ".github/workflows/build.yaml").read_text()
+        assert f'IMAGE_NAME: "demo-org/{name}"' in build
+        assert ("head.repo.full_name" in build) == (name == "astro-hub-image")
+        assert "jupyterhub-singleuser>=5.3,<5.4" in (clone / "environment.yml").read_text()
+    # The fewest requests: one GET /user for the run, then per image a read, the
+    # creation, the public key and one PUT per secret (the push is git, not the API).
+    per_image = {r: [q for q in github.requests() if f"/{r}" in q or q.endswith(f"/{r}")] for r in REPOS}
+    assert github.requests().count("GET /user") == 1
+    for name, reqs in per_image.items():
+        assert sorted(reqs) == sorted([f"GET /repos/demo-org/{name}", f"GET /repos/demo-org/{name}/actions/secrets/public-key",
+                                       f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_USERNAME",
+                                       f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_PASSWORD"])
+    assert github.requests().count("POST /orgs/demo-org/repos") == 3
+
+    github.clear_log()
+    again = fleet("apply")
+    assert again.returncode == 0, again.stderr
+    assert "nothing was changed" in again.stdout
+    assert writes(github) == []
+
+
+def test_a_changed_manifest_commits_only_the_toggle_lines(fleet, github, tmp_path):
+    assert fleet("apply").returncode == 0
+    github.clear_log()
+    changed = MANIFEST.replace("    push_on_pr: true\n", "")
+    result = fleet("apply", "--json", text=changed)
+    assert result.returncode == 0, result.stderr
+    assert by_repo(result)["astro-hub-image"]["actions"] == ["configure"]
+    assert writes(github) == ["PUT /repos/demo-org/astro-hub-image/contents/.github/workflows/build.yaml"]
+    clone = tmp_path / "astro"
+    subprocess.run(["git", "clone", "-q", github.repo("demo-org/astro-hub-image").bare.as_uri(), str(clone)], check=True)
+    diff = subprocess.run(["git", "diff", "-U0", "HEAD~1", "HEAD"], cwd=clone, capture_output=True, text=True).stdout
+    changed_lines = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed_lines == [
+        "-          NO_PUSH: \"${{ github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name != github.repository }}\"",
+        "+          NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
+    ]
+
+
+def test_org_secrets_are_shared_by_exactly_the_fleets_repos(fleet, github):
+    github.add_repo("demo-org", "unrelated")
+    result = fleet("apply", "--json", text=MANIFEST + "org_secrets: true\n")
+    assert result.returncode == 0, result.stderr
+    org = github.accounts["demo-org"]
+    ids = {github.repo(f"demo-org/{r}").id for r in REPOS}
+    assert {n: (s["value"], s["visibility"], s["repos"]) for n, s in org.secrets.items()} == {
+        "QUAY_USERNAME": ("demo-org+builder", "selected", ids),
+        "QUAY_PASSWORD": ("fleet-secret", "selected", ids),
+    }
+    assert all(github.repo(f"demo-org/{r}").secrets == {} for r in REPOS)
+    assert len([w for w in writes(github) if "secrets" in w]) == 2  # one PUT per secret, for all repos
+    github.clear_log()
+    more = MANIFEST + "  - repo_name: geo-hub-image\n    image_name: demo-org/geo-hub-image\norg_secrets: true\n"
+    result = fleet("apply", "--json", text=more)
+    assert result.returncode == 0, result.stderr
+    assert github.repo("demo-org/geo-hub-image").id in org.secrets["QUAY_PASSWORD"]["repos"]
+    assert sorted(w for w in writes(github) if "secrets" in w) == [
+        "PUT /orgs/demo-org/actions/secrets/QUAY_PASSWORD/repositories",
+        "PUT /orgs/demo-org/actions/secrets/QUAY_USERNAME/repositories",
+    ]
+    github.clear_log()
+    assert fleet("apply", text=more).returncode == 0
+    assert writes(github) == []
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (MANIFEST.replace("image_name: demo-org/astro-hub-image", "image_name: Demo/Astro:latest"),
+         ":9: images[1] (astro-hub-image).image_name: 'Demo/Astro:latest' has a tag"),
+        (MANIFEST + "  - repo_name: climate-hub-image\n", ":13: images[3] (climate-hub-image).repo_name: also used at line 6"),
+        (MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  colour: blue\n"),
+         ":4: defaults.colour: not a template variable"),
+        (MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  QUAY_PASSWORD: hunter2\n"),
+         ":4: defaults.QUAY_PASSWORD: secrets never go in the manifest"),
+        (MANIFEST.replace("owner: demo-org ", "owner: -bad- "), ":1: owner: '-bad-' is not a GitHub user"),
+        ("owner: demo-org\nimages: [\n", ": not valid YAML"),
+        ("owner: demo-org\nimages: []\n", ":2: images must be a non-empty list"),
+        (MANIFEST.replace("  registry: quay.io\n", "  registry: acr\n"), "registry_host: registry acr needs its host"),
+    ],
+)
+def test_an_invalid_manifest_names_the_image_and_key_and_applies_nothing(fleet, github, text, message):
+    result = fleet("apply", text=text)
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
+    assert all(line.startswith("error: ") for line in result.stderr.strip().splitlines())
+    assert github.requests() == []
+
+
+def test_missing_registry_credentials_stop_apply_before_any_write(fleet, github):
+    result = fleet("apply", env_extra={"QUAY_PASSWORD": ""})
+    assert result.returncode != 0
+    assert "QUAY_PASSWORD not set" in result.stderr
+    assert writes(github) == []
+
+
+def test_one_image_failing_does_not_stop_the_others(fleet, github):
+    github.inject("PUT", r"/astro-hub-image/actions/secrets/", 403,
+                  headers={"X-Accepted-OAuth-Scopes": "repo"})
+    result = fleet("apply", "--json")
+    assert result.returncode == 1
+    rows = by_repo(result)
+    assert rows["astro-hub-image"]["status"] == "failed"
+    assert "the token lacks a scope (403); it needs: repo" in rows["astro-hub-image"]["detail"]
+    assert rows["climate-hub-image"]["status"] == rows["bio-hub-image"]["status"] == "done"
+    # The next run finishes the failed one, and only it.
+    github.clear_log()
+    result = fleet("apply", "--json")
+    assert result.returncode == 0, result.stderr
+    assert by_repo(result)["astro-hub-image"]["actions"] == ["secrets"]
+    assert github.repo("demo-org/astro-hub-image").secrets["QUAY_PASSWORD"] == "fleet-secret"
+
+
+def test_server_errors_on_reads_fail_that_image_only(fleet, github):
+    github.inject("GET", r"^/repos/demo-org/bio-hub-image$", 502, times=20)
+    result = fleet("apply", "--json")
+    assert result.returncode == 1
+    rows = by_repo(result)
+    assert rows["bio-hub-image"]["status"] == "failed"
+    assert "GitHub kept answering 502, retries used up" in rows["bio-hub-image"]["detail"]
+    assert github.repo("demo-org/bio-hub-image") is None
+    assert github.repo("demo-org/climate-hub-image") is not None
+
+
+def test_an_interrupted_apply_is_finished_by_the_next_run(fleet, github):
+    github.latency = 0.15
+    proc = subprocess.Popen([tool("hub-image"), "fleet", "apply", "--workers", "1", str(fleet.manifest)], env=fleet.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while "POST /orgs/demo-org/repos" not in github.requests() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C, mid-way
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert len(github.repos) < 3 or any(not r.secrets for r in github.repos.values())
+    github.latency = 0
+    result = fleet("apply", "--json")
+    assert result.returncode == 0, result.stderr
+    assert sorted(github.repos) == sorted(f"demo-org/{r}" for r in REPOS)
+    for name in REPOS:
+        repo = github.repo(f"demo-org/{name}")
+        assert repo.secrets == {"QUAY_USERNAME": "demo-org+builder", "QUAY_PASSWORD": "fleet-secret"}
+        log = subprocess.run(["git", "--git-dir", str(repo.bare), "log", "--oneline", "main"], capture_output=True, text=True).stdout
+        assert len(log.splitlines()) == 1  # pushed once, nothing duplicated
+    assert github.requests().count("POST /orgs/demo-org/repos") == 3  # each created once, over both runs
+
+
+def test_apply_stays_under_githubs_write_limit(fleet, github, tmp_path):
+    # A "minute" of one second with 6 writes allowed: 12 images x 3 writes must be paced.
+    github.writes_per_minute = 6
+    github.time_scale = 1 / 60
+    images = "".join(f"  - repo_name: hub-{i}\n    image_name: demo-org/hub-{i}\n" for i in range(12))
+    text = "owner: demo-org\nimages:\n" + images
+    started = time.monotonic()
+    result = fleet("apply", "--json", text=text, env_extra={"HUB_IMAGE_MINUTE_SECONDS": "1", "HUB_IMAGE_WRITES_PER_MINUTE": "6"})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert len(github.repos) == 12
+    assert len(writes(github)) == 36
+    assert github.rate_limit_violations == 0
+    assert github.max_in_flight_seen <= 8
+    assert elapsed >= (36 / 6 - 1)  # the limit, not luck, set the pace
