@@ -254,3 +254,16 @@ def test_apply_stays_under_githubs_write_limit(fleet, github, tmp_path):
     assert github.rate_limit_violations == 0
     assert github.max_in_flight_seen <= 8
     assert elapsed >= (36 / 6 - 1)  # the limit, not luck, set the pace
+
+
+def test_the_example_fleet_repository_is_valid(fleet, github):
+    example = TEMPLATE / "examples" / "fleet"
+    result = fleet("plan", "--json", text=(example / "fleet.yaml").read_text())
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["organisation_secrets"] == [
+        "create organisation secret QUAY_PASSWORD for 2 repositories",
+        "create organisation secret QUAY_USERNAME for 2 repositories",
+    ]
+    check = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                            str(example / ".github/workflows/fleet.yaml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -4,6 +4,7 @@ emulator, which holds real git repositories and decrypts the secrets it receives
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,39 @@ def test_setup_sets_exactly_the_secrets_the_registry_needs(run_cookiecutter, gh_
     assert repo.secrets == {name: f"{name.lower()}-value" for name in names}
     if not names:  # ghcr.io: the workflow's own GITHUB_TOKEN; nothing to fetch or set
         assert github.requests() == ["GET /repos/demo-org/climate-image"]
+
+
+def test_a_terminal_user_is_asked_for_the_password_without_echo(gh_env, github, tmp_path, cc_env):
+    import os
+    import pty
+    import select
+
+    from conftest import TEMPLATE, tool
+
+    env = {k: v for k, v in gh_env.items() if k != "QUAY_PASSWORD"}
+    args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out"), "repo_name=climate-image",
+            "github_owner=demo-org", "github_setup=create", "image_name=demo-org/climate-image"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cookiecutter on a terminal
+        os.execve(args[0], args, env)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"QUAY_PASSWORD (hidden): " in seen:
+            os.write(fd, SENTINEL.encode() + b"\n")
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert answered, seen.decode(errors="replace")
+    assert SENTINEL.encode() not in seen  # not echoed
+    assert github.repo("demo-org/climate-image").secrets["QUAY_PASSWORD"] == SENTINEL

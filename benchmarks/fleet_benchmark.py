@@ -1,0 +1,131 @@
+"""Bootstrapping N hub images: `hub-image fleet apply` against the naive way, in one run.
+
+Both talk to the local GitHub emulator with 100 ms latency per request and GitHub's
+secondary write limit (80 content-creating requests a minute) enforced, time-scaled so
+a "minute" lasts MINUTE seconds; PyGithub's pacing in the naive way is scaled alike.
+
+- naive: one `cookiecutter` process per image, `github_setup=create`, repository
+  secrets, PyGithub's default pacing (0.25 s between requests, 1 s between writes).
+- fleet: one `hub-image fleet apply` over a manifest of the N images (repository
+  secrets), and again with `org_secrets: true`.
+
+    python benchmarks/fleet_benchmark.py [--sizes 10 100] [--minute 3]
+
+Prints a Markdown table: wall time, API requests and writes per image, rate-limit
+violations, the ratio naive/fleet, and the lower bound the write limit sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from github_emulator.server import GitHubEmulator  # noqa: E402
+
+TOKEN = "ghp_benchmark"
+BIN = Path(sys.executable).parent
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def emulator(root: Path, minute: float) -> GitHubEmulator:
+    emu = GitHubEmulator(root, latency=0.1, writes_per_minute=80, time_scale=minute / 60)
+    emu.start()
+    emu.add_user("alice", TOKEN, scopes=["repo", "workflow", "admin:org"])
+    emu.add_org("bench-org", members=["alice"])
+    return emu
+
+
+def base_env(emu: GitHubEmulator, work: Path, minute: float) -> dict:
+    config = work / "cc.yaml"
+    config.write_text(f"replay_dir: {work / 'replay'}\ncookiecutters_dir: {work / 'cc'}\n")
+    return dict(os.environ, GITHUB_API_URL=emu.url, GITHUB_TOKEN=TOKEN, QUAY_USERNAME="bench-org+builder",
+                QUAY_PASSWORD="benchmark-secret", COOKIECUTTER_CONFIG=str(config), HUB_IMAGE_TEMPLATE=str(ROOT),
+                PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", HUB_IMAGE_MINUTE_SECONDS=str(minute),
+                HUB_IMAGE_SECONDARY_RATE_WAIT=str(minute))
+
+
+def naive(n: int, work: Path, minute: float) -> dict:
+    emu = emulator(work / "gh", minute)
+    env = base_env(emu, work, minute)
+    scale = minute / 60
+    env.update(HUB_IMAGE_SECONDS_BETWEEN_REQUESTS=str(0.25 * scale), HUB_IMAGE_SECONDS_BETWEEN_WRITES=str(1.0 * scale))
+    start = time.monotonic()
+    for i in range(n):
+        out = work / "out"
+        result = subprocess.run(
+            [str(BIN / "cookiecutter"), "--no-input", str(ROOT), "-o", str(out), f"repo_name=hub-{i}",
+             "github_owner=bench-org", "github_setup=create", f"image_name=bench-org/hub-{i}"],
+            env=env, capture_output=True, text=True,
+        )
+        if result.returncode != 0 or "is set up" not in result.stdout:
+            raise SystemExit(f"naive run failed at image {i}: {result.stderr[-500:]}")
+    return measure(emu, n, time.monotonic() - start)
+
+
+def fleet(n: int, work: Path, minute: float, org_secrets: bool) -> dict:
+    emu = emulator(work / "gh", minute)
+    env = base_env(emu, work, minute)
+    manifest = work / "fleet.yaml"
+    images = "".join(f"  - repo_name: hub-{i}\n    image_name: bench-org/hub-{i}\n" for i in range(n))
+    manifest.write_text(f"owner: bench-org\norg_secrets: {str(org_secrets).lower()}\nimages:\n{images}")
+    start = time.monotonic()
+    result = subprocess.run([str(BIN / "hub-image"), "fleet", "apply", "--json", str(manifest)], env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"fleet run failed: {result.stderr[-800:]}")
+    return measure(emu, n, time.monotonic() - start)
+
+
+def measure(emu: GitHubEmulator, n: int, seconds: float) -> dict:
+    requests = emu.requests()
+    writes = [r for r in requests if r.startswith(WRITES)]
+    assert len(emu.repos) == n, f"{len(emu.repos)} repos, expected {n}"
+    emu.stop()
+    return {"seconds": seconds, "requests": len(requests) / n, "writes": len(writes) / n, "total_writes": len(writes),
+            "violations": emu.rate_limit_violations, "spec_violations": len(emu.violations)}
+
+
+def bound(total_writes: int, minute: float) -> float:
+    """The least time the write limits allow for ``total_writes`` (80 a minute, 500 an hour)."""
+    by_minute = max(0, math.ceil(total_writes / 80) - 1) * minute
+    by_hour = max(0, math.ceil(total_writes / 500) - 1) * minute * 60
+    return max(by_minute, by_hour)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--minute", type=float, default=3.0, help="seconds a rate-limit minute lasts (60 on GitHub)")
+    args = parser.parse_args()
+    rows = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {}
+            for name, run in (("naive", lambda w: naive(n, w, args.minute)),
+                              ("fleet", lambda w: fleet(n, w, args.minute, False)),
+                              ("fleet, org secrets", lambda w: fleet(n, w, args.minute, True))):
+                work = Path(tmp) / name.replace(", ", "-").replace(" ", "-")
+                work.mkdir()
+                results[name] = run(work)
+                print(f"N={n} {name}: {results[name]['seconds']:.1f} s", file=sys.stderr, flush=True)
+            for name, r in results.items():
+                rows.append((n, name, r, results["naive"]["seconds"] / r["seconds"], bound(r["total_writes"], args.minute)))
+    print(f"Emulator: 100 ms per request, 80 writes per {args.minute:g} s \"minute\" (GitHub: 60 s).\n")
+    print("| images | way | wall time (s) | naive / this | bound from the write limit (s) | requests per image | writes per image | rate-limit violations | spec violations |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, name, r, ratio, low in rows:
+        print(f"| {n} | {name} | {r['seconds']:.1f} | {ratio:.1f}x | {low:.1f} | {r['requests']:.2f} | {r['writes']:.2f} | "
+              f"{r['violations']} | {r['spec_violations']} |")
+
+
+if __name__ == "__main__":
+    main()
