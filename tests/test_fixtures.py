@@ -1,6 +1,5 @@
 """Our copies of upstream files stay verbatim (checked against ../shared when present)."""
 
-from pathlib import Path
 
 import pytest
 

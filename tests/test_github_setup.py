@@ -80,7 +80,7 @@ def test_create_makes_the_repo_pushes_main_and_sets_secrets(run_cookiecutter, gh
     assert tree(clone) == tree(project)
     assert 'IMAGE_NAME: "demo-org/climate-image"' in (clone / ".github/workflows/build.yaml").read_text()
     assert subprocess.run(["git", "-C", str(project), "remote", "get-url", "origin"], capture_output=True, text=True).stdout.strip() == repo.bare.as_uri()
-    assert f"done: pushed" in result.stdout and "is set up" in result.stdout
+    assert "done: pushed" in result.stdout and "is set up" in result.stdout
 
 
 def test_private_repo_when_asked(run_cookiecutter, gh_env, github):

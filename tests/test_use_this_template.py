@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import TEMPLATE, tool
-from github_actions import _truthy_text, build_outcome, event_context, with_functions
+from github_actions import _truthy_text, build_outcome, event_context
 
 ROOT_WORKFLOWS = TEMPLATE / ".github" / "workflows"
 
