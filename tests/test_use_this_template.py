@@ -91,6 +91,16 @@ def test_setup_refuses_when_the_templates_workflow_is_stale(copy, github_env):
     assert git(copy, "rev-parse", "HEAD") == head and git(copy, "status", "--porcelain") == ""
 
 
+def test_setup_refuses_to_run_in_the_template_repository_itself(copy, github_env, tmp_path):
+    event = tmp_path / "template-event.json"
+    event.write_text(json.dumps({"repository": {"full_name": "hub-image/hub-image", "is_template": True}}))
+    head = git(copy, "rev-parse", "HEAD")
+    result = subprocess.run([tool("hub-image"), "from-template", "."], cwd=copy, capture_output=True, text=True,
+                            env=dict(github_env, GITHUB_REPOSITORY="hub-image/hub-image", GITHUB_EVENT_PATH=str(event)))
+    assert result.returncode != 0 and "is a template repository itself" in result.stderr
+    assert git(copy, "rev-parse", "HEAD") == head and git(copy, "status", "--porcelain") == ""
+
+
 def test_setup_outside_a_template_copy_says_so(tmp_path, github_env):
     result = subprocess.run([tool("hub-image"), "from-template", str(tmp_path)], env=github_env, capture_output=True, text=True)
     assert result.returncode != 0 and "not a copy of the hub-image template" in result.stderr

@@ -54,7 +54,10 @@ def answers_from_github(environ: dict | None = None) -> dict[str, str]:
     answers = {"github_owner": owner, "repo_name": name}
     event_path = env.get("GITHUB_EVENT_PATH")
     if event_path and Path(event_path).is_file():
-        description = (json.loads(Path(event_path).read_text()).get("repository") or {}).get("description")
+        repository = json.loads(Path(event_path).read_text()).get("repository") or {}
+        if repository.get("is_template"):
+            raise RenderError(f"{full_name} is a template repository itself; only its copies are set up")
+        description = repository.get("description")
         if description:
             answers["description"] = " ".join(description.split())
     return answers
