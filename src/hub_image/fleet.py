@@ -13,7 +13,6 @@ reads are not held behind it.  Images are worked on by a few threads, far below 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -33,6 +32,7 @@ from ruamel.yaml.error import YAMLError
 from . import github as gh_setup
 from . import registries, workflow
 from .context import AnswerError, validate_answers
+from .render import render, template_defaults
 
 #: Cookiecutter answers that make no sense per image in a manifest.
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
@@ -76,11 +76,6 @@ class Manifest:
             for name in registries.secret_sources(image.registry):
                 out.setdefault(name, set()).add(image.repo_name)
         return out
-
-
-def template_defaults(template: Path) -> dict[str, Any]:
-    raw = json.loads((template / "cookiecutter.json").read_text())
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
 
 
 def load_manifest(path: Path, template: Path) -> Manifest:
@@ -325,12 +320,13 @@ class Fleet:
         image, gh = plan.image, self.client()
         full_name = f"{self.manifest.owner}/{image.repo_name}"
         if "create" in plan.actions:
-            plan.repo = self._create(gh, image)
+            me = gh.get_user() if self.manifest.owner.lower() == self.user_login.lower() else None
+            request = gh_setup.Request(Path("."), self.manifest.owner, image.repo_name, description=image.answers["description"],
+                                       private=self.manifest.visibility == "private", registry=image.registry)
+            plan.repo = gh_setup.create_repo(gh, me, request, pace=self.pacer.write)
         repo = plan.repo
         if "push" in plan.actions:
             with tempfile.TemporaryDirectory() as tmp:
-                from .render import render
-
                 project = render(self.template, image.answers, Path(tmp), in_process=True)
                 done = gh_setup.push_project(project, repo.clone_url, self.token)
                 if any("already has history" in line for line in done):
@@ -341,27 +337,9 @@ class Fleet:
             with self.pacer.write():
                 repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
         if "secrets" in plan.actions:
-            key = repo.get_public_key()
-            for name in plan.missing_secrets:
-                with self.pacer.write():
-                    repo._requester.requestJsonAndCheck(
-                        "PUT", f"{repo.url}/actions/secrets/{name}",
-                        input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name])},
-                    )
+            gh_setup.set_secrets(repo, {n: self.secrets[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
-
-    def _create(self, gh: Github, image: Image) -> Repository:
-        owner = self.manifest.owner
-        target = gh.get_user() if owner.lower() == self.user_login.lower() else gh.get_organization(owner)
-        try:
-            with self.pacer.write():
-                return target.create_repo(image.repo_name, description=image.answers["description"],
-                                          private=self.manifest.visibility == "private", auto_init=False)
-        except GithubException as exc:
-            if exc.status == 422 and "already exists" in str(exc.data):
-                return gh.get_repo(f"{owner}/{image.repo_name}").complete()
-            raise
 
     def apply(self, plans: list[ImagePlan], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         todo = [p for p in plans if p.status == "planned"]

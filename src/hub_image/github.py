@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -193,7 +194,7 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
             repo = _get_repo(gh, req.full_name)
             if repo is None:
                 step = f"creating {req.full_name}"
-                repo = _create(gh, me if login.lower() == req.owner.lower() else None, req)
+                repo = create_repo(gh, me if login.lower() == req.owner.lower() else None, req)
                 report.done.append(f"created {'private' if req.private else 'public'} repository {repo.html_url}")
             else:
                 report.done.append(f"found existing repository {repo.html_url}; adopted it (its history is kept)")
@@ -254,14 +255,17 @@ def _get_repo(gh: Github, full_name: str) -> Repository | None:
         raise
 
 
-def _create(gh: Github, me, req: Request) -> Repository:
+def create_repo(gh: Github, me, req: Request, pace=nullcontext) -> Repository:
+    """POST the repository under ``me`` (the token's user) or, when None, the
+    organisation ``req.owner``.  ``pace``: a context manager each write goes through."""
     owner = me if me is not None else gh.get_organization(req.owner)
     try:
-        return owner.create_repo(req.repo_name, description=req.description, private=req.private, auto_init=False)
+        with pace():
+            return owner.create_repo(req.repo_name, description=req.description, private=req.private, auto_init=False)
     except GithubException as exc:
         # PyGithub retries a POST that met a 5xx: the first try may have created it.
         if exc.status == 422 and "already exists" in str(exc.data):
-            return gh.get_repo(req.full_name)
+            return gh.get_repo(req.full_name).complete()
         if exc.status == 404 and me is None:
             raise SetupError(
                 f"{req.owner!r} is neither your login nor an organisation you can create repositories in"
@@ -269,8 +273,9 @@ def _create(gh: Github, me, req: Request) -> Repository:
         raise
 
 
-def set_secrets(repo: Repository, secrets: dict[str, str]) -> None:
+def set_secrets(repo: Repository, secrets: dict[str, str], pace=nullcontext) -> None:
     """PUT each secret, encrypted with the repository's public key, fetched once.
+    ``pace``: a context manager each write goes through.
 
     (PyGithub's ``create_secret`` fetches the key again for every secret.)
     """
@@ -278,11 +283,12 @@ def set_secrets(repo: Repository, secrets: dict[str, str]) -> None:
         return
     key = repo.get_public_key()
     for name, value in secrets.items():
-        repo._requester.requestJsonAndCheck(
-            "PUT",
-            f"{repo.url}/actions/secrets/{quote(name, safe='')}",
-            input={"key_id": key.key_id, "encrypted_value": key.encrypt(value)},
-        )
+        with pace():
+            repo._requester.requestJsonAndCheck(
+                "PUT",
+                f"{repo.url}/actions/secrets/{quote(name, safe='')}",
+                input={"key_id": key.key_id, "encrypted_value": key.encrypt(value)},
+            )
 
 
 # --- git ---------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = 
     if not (checkout / "cookiecutter.json").is_file():
         raise RenderError(f"{checkout} is not a copy of the hub-image template (no cookiecutter.json); nothing to do")
     try:
-        validate_answers({**_defaults(checkout), **answers})
+        validate_answers({**template_defaults(checkout), **answers})
     except AnswerError as exc:
         raise RenderError(str(exc)) from None
     tracked = set(_git(checkout, "ls-files", "-z").split("\0")) - {""}
@@ -123,9 +123,9 @@ def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = 
     return changes
 
 
-def _defaults(checkout: Path) -> dict[str, Any]:
+def template_defaults(template: Path) -> dict[str, Any]:
     """cookiecutter.json's defaults as answers (a choice's default is its first item)."""
-    raw = json.loads((checkout / "cookiecutter.json").read_text())
+    raw = json.loads((template / "cookiecutter.json").read_text())
     return {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
 
 
