@@ -29,7 +29,6 @@ from github.Repository import Repository
 from . import registries
 
 DEFAULT_API_URL = "https://api.github.com"
-MODES = ("none", "secrets", "create")
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "hub-image", "GIT_AUTHOR_EMAIL": "hub-image@users.noreply.github.com"}
 
@@ -77,7 +76,6 @@ class Report:
     done: list[str] = field(default_factory=list)
     html_url: str = ""
     clone_url: str = ""
-    requests: int = 0
 
 
 # --- inputs -------------------------------------------------------------------------

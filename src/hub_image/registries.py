@@ -7,7 +7,7 @@ The choice names are an interface: manifests and scripts use them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,6 @@ class Registry:
     #: repo2docker-action recipes, with DOCKER_CONFIG).
     login: str = "inputs"
     setup_hint: str = ""
-    extra: dict = field(default_factory=dict)
 
     def full_host(self, registry_host: str = "") -> str:
         return self.host or registry_host
