@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import click
-
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import json
-import subprocess
+import click
 
 from . import __version__, github, hubconfig, registries, render, workflow
 from .context import AnswerError, normalize_image_name, validate_github_owner, validate_repo_name
@@ -160,8 +161,6 @@ def hub_config(path, tag) -> None:
 def _template_dir(template: str | None) -> Path:
     """The template to render from: --template, HUB_IMAGE_TEMPLATE, or the checkout
     this package runs from."""
-    import os
-
     candidate = template or os.environ.get("HUB_IMAGE_TEMPLATE") or str(Path(__file__).resolve().parents[2])
     path = Path(candidate)
     if not (path / "cookiecutter.json").is_file():
@@ -194,8 +193,6 @@ def _load_fleet(manifest: str, template: str | None, workers: int = 8):
 
 def _run_with_progress(what: str, total: int, work, as_json: bool):
     """Run ``work(on_done)``; a progress bar on a terminal, nothing otherwise."""
-    import sys
-
     from rich.progress import Progress
 
     if as_json or not sys.stderr.isatty():
@@ -254,8 +251,6 @@ def fleet_plan(manifest, template, as_json) -> None:
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
 def fleet_apply(manifest, template, as_json, workers) -> None:
     """Create, push and configure every image repo of MANIFEST; safe to run again."""
-    import os
-
     fleet_mod, runner = _load_fleet(manifest, template, workers)
     try:
         runner.prepare()

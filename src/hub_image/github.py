@@ -366,10 +366,11 @@ def run_setup(req: Request, out=print, err=None) -> int:
         token = read_token()
         secrets = read_credentials(req.registry)
         report = setup_repo(req, token, secrets)
-    except SetupError as exc:
-        for line in exc.done:
+    except Exception as exc:  # noqa: BLE001 — whatever failed, keep the project and say how to resume
+        for line in getattr(exc, "done", []):
             out(f"done: {line}")
-        err(f"error: GitHub setup of {req.full_name} failed: {exc}")
+        reason = str(exc) if isinstance(exc, SetupError) else f"unexpected {type(exc).__name__}: {exc}"
+        err(f"error: GitHub setup of {req.full_name} failed: {reason}")
         err(f"The project is kept in {req.project_dir}. Resume with: {req.resume_command()}")
         return 1
     for line in report.done:
