@@ -205,11 +205,13 @@ class _AnyContext(dict):
         return {}
 
     def get(self, key, default=None):
-        return {"hashFiles": lambda *a: ""} if key == "__functions__" else {}
+        return {"hashFiles": lambda *a: "", "format": lambda *a: ""} if key == "__functions__" else {}
 
 
-def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None) -> dict:
-    """The expression context of a push to main, a same-repo PR or a fork PR."""
+def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None,
+                  variables: dict | None = None) -> dict:
+    """The expression context of a push to main, a manual run on main, a same-repo PR or a
+    fork PR (``kind``: push, dispatch, pr, fork-pr), with repository ``variables``."""
     if secrets is None:
         secrets = {name: f"value-of-{name}" for name in (
             "QUAY_USERNAME", "QUAY_PASSWORD", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", "GCP_SA_KEY",
@@ -217,11 +219,13 @@ def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: d
             "REGISTRY_USERNAME", "REGISTRY_PASSWORD")}
     # Every run gets a GITHUB_TOKEN (read-only in forks' pull requests).
     secrets = {**secrets, "GITHUB_TOKEN": "ghs_token"}
-    if kind == "push":
+    if kind in ("push", "dispatch"):
         return {
-            "github": {"event_name": "push", "ref": "refs/heads/main", "repository": repository, "workflow": "Build",
-                       "actor": "alice", "event": {}},
+            "github": {"event_name": "push" if kind == "push" else "workflow_dispatch", "ref": "refs/heads/main",
+                       "repository": repository, "workflow": "Build", "actor": "alice",
+                       "event": {"created": False} if kind == "push" else {}},
             "secrets": secrets,
+            "vars": dict(variables or {}),
         }
     head = repository if kind == "pr" else "someone-else/" + repository.split("/")[1]
     return {
@@ -235,12 +239,12 @@ def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: d
         },
         # GitHub gives pull requests from forks no secrets (but a read-only GITHUB_TOKEN).
         "secrets": secrets if kind == "pr" else {"GITHUB_TOKEN": "ghs_readonly"},
+        "vars": dict(variables or {}),
     }
 
 
-def action_outcome(with_: dict[str, Any], context: dict, logged_in: bool = False) -> tuple[str, str]:
-    """("push", image) | ("no push", "") | ("fail", why), as repo2docker-action decides.
-    ``logged_in``: an earlier step logged in to the registry (DOCKER_CONFIG recipes)."""
+def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
+    """("push", image) | ("no push", "") | ("fail", why), as repo2docker-action decides."""
     inputs = {k: evaluate(v, context) for k, v in with_.items()}
     no_push = inputs.get("NO_PUSH", "") or "false"
     if no_push not in ("true", "false"):
@@ -252,48 +256,88 @@ def action_outcome(with_: dict[str, Any], context: dict, logged_in: bool = False
     image = inputs.get("IMAGE_NAME") or f"{user or 'github-actor'}/{repo}".lower()
     if inputs.get("DOCKER_REGISTRY"):
         image = f"{inputs['DOCKER_REGISTRY']}/{image}"
-    if not (user and password) and not logged_in:
+    if not (user and password):
         return "fail", f"push to {image} without registry credentials"
     return "push", image
 
 
 def with_functions(context: dict, checkout: Path) -> dict:
-    """``context`` plus GitHub's ``hashFiles`` over the files of ``checkout``."""
+    """``context`` plus GitHub's ``hashFiles`` over the files of ``checkout`` and ``format``."""
     def hash_files(*patterns: str) -> str:
         found = sorted(p for pattern in patterns for p in checkout.glob(pattern) if p.is_file())
         return hashlib.sha256(b"".join(p.read_bytes() for p in found)).hexdigest() if found else ""
 
-    return {**context, "__functions__": {"hashFiles": hash_files}}
+    def format_(template: str, *args: Any) -> str:
+        return re.sub(r"\{(\d+)\}", lambda m: _as_text(args[int(m.group(1))]), template)
+
+    return {**context, "__functions__": {"hashFiles": hash_files, "format": format_}}
+
+
+#: What the actions our workflows use produce, as a function of their inputs:
+#: (failure reason or '', outputs).
+def _simulate_action(uses: str, inputs: dict[str, str], state: dict) -> tuple[str, dict[str, str]]:
+    if uses.startswith("google-github-actions/auth@"):
+        if not inputs.get("workload_identity_provider") and not inputs.get("credentials_json"):
+            return "no workload identity provider or credentials", {}
+        return "", {"access_token": "gcp-oidc-access-token"} if inputs.get("token_format") == "access_token" else {}
+    if uses.startswith("aws-actions/configure-aws-credentials@"):
+        if not inputs.get("role-to-assume") and not inputs.get("aws-access-key-id"):
+            return "no role and no access key", {}
+        state["aws"] = True
+        return "", {}
+    return "", {}
+
+
+def run_steps(workflow: dict, context: dict, checkout: Path):
+    """Walk the (first) job's steps for an event, as the runner would: each step's ``if:``,
+    the outcome and outputs of the actions above, and ``run:`` steps by their known
+    effects (the ECR password step outputs a password once AWS credentials exist).
+    Yields (step, context-at-that-step, inputs) for every step that runs; stops at a failure
+    with a step ``{"__failed__": reason}``."""
+    ctx = with_functions({**context, "steps": {}}, checkout)
+    state: dict[str, Any] = {}
+    for job in workflow["jobs"].values():
+        if "if" in job and not _truthy_text(job["if"], ctx):
+            return
+        ctx["env"] = {k: evaluate(v, ctx) for k, v in (job.get("env") or {}).items()}
+        for step in job["steps"]:
+            if "if" in step and not _truthy_text(step["if"], ctx):
+                if "id" in step:
+                    ctx["steps"][step["id"]] = {"outcome": "skipped", "outputs": {}}
+                yield step, ctx, None
+                continue
+            inputs = {k: evaluate(v, ctx) for k, v in (step.get("with") or {}).items()}
+            failure, outputs = _simulate_action(step.get("uses", ""), inputs, state)
+            if "run" in step and step.get("id") == "ecr" and state.get("aws"):
+                outputs = {"password": "ecr-short-lived-password"}
+            if failure:
+                yield {"__failed__": f"{step.get('name')}: {failure}"}, ctx, inputs
+                return
+            if "id" in step:
+                ctx["steps"][step["id"]] = {"outcome": "success", "outputs": outputs}
+            yield step, ctx, inputs
+        return
 
 
 def build_outcome(workflow: dict, context: dict, checkout: Path) -> tuple[str, str]:
     """What the repo2docker-action step of ``workflow`` (parsed) does for an event on a
-    checkout of ``checkout``: its ``if:`` first, then the action's push rules."""
-    ctx = with_functions(context, checkout)
-    for job in workflow["jobs"].values():
-        if "if" in job and not _truthy_text(job["if"], ctx):
-            continue
-        ctx = {**ctx, "env": {k: evaluate(v, ctx) for k, v in (job.get("env") or {}).items()}}
-        logged_in = False
-        for step in job["steps"]:
-            if "if" in step and not _truthy_text(step["if"], ctx):
-                if "repo2docker-action" in step.get("uses", ""):
-                    return "skipped", ""
-                continue
-            uses = step.get("uses", "")
-            if uses.startswith(("docker/login-action@", "aws-actions/amazon-ecr-login@")):
-                # A login step fails without its secret; with it, it writes DOCKER_CONFIG.
-                inputs = {k: evaluate(v, ctx) for k, v in (step.get("with") or {}).items()}
-                if uses.startswith("docker/login-action@") and not inputs.get("password"):
-                    return "fail", f"{step['name']}: no password"
-                logged_in = "DOCKER_CONFIG" in ctx["env"]
-            if uses.startswith("aws-actions/configure-aws-credentials@"):
-                inputs = {k: evaluate(v, ctx) for k, v in (step.get("with") or {}).items()}
-                if not inputs.get("aws-access-key-id"):
-                    return "fail", f"{step['name']}: no access key"
-            if "repo2docker-action" in uses:
-                return action_outcome(step["with"], ctx, logged_in)
+    checkout of ``checkout``: the steps before it, its ``if:``, then the action's push rules."""
+    for step, ctx, inputs in run_steps(workflow, context, checkout):
+        if "__failed__" in step:
+            return "fail", step["__failed__"]
+        if "repo2docker-action" in step.get("uses", ""):
+            if inputs is None:
+                return "skipped", ""
+            return action_outcome(step["with"], ctx)
     return "skipped", ""
+
+
+def action_inputs(workflow: dict, context: dict, checkout: Path) -> dict[str, str]:
+    """The repo2docker-action step's inputs, evaluated, for an event ({} when it is skipped)."""
+    for step, _, inputs in run_steps(workflow, context, checkout):
+        if "repo2docker-action" in step.get("uses", ""):
+            return inputs or {}
+    return {}
 
 
 def _truthy_text(condition: str, ctx: dict) -> bool:

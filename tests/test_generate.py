@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from io import StringIO
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import ACTION_YML, TEMPLATE, tool
-from github_actions import build_outcome, check_parses, event_context, expressions
+from github_actions import action_inputs, build_outcome, check_parses, event_context, expressions
 from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY, round_trip_yaml
 
 from hub_image import registries
@@ -88,7 +89,7 @@ def _with(project: Path) -> dict:
 def test_generate_makes_exactly_the_image_repo_files(generated):
     name, project = generated
     files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
-    assert files == sorted([".github/workflows/build.yaml", ".gitignore", "README.md", EXPECT[name]["kind"],
+    assert files == sorted([".github/workflows/build.yaml", ".github/dependabot.yml", ".gitignore", "README.md", EXPECT[name]["kind"],
                             "image-tests/test_hub_ready.py"])
 
 
@@ -204,3 +205,131 @@ def test_readme_tells_the_admin_the_image_and_how_to_use_it(generated):
         assert f"`{secret}`" in readme
     assert ("hub-image configure --image-name" in readme) == (not e["image"])
     assert COMBOS[name].get("description", "The user image of our JupyterHub") in readme
+
+
+def _workflow(project: Path) -> dict:
+    return YAML(typ="safe").load((project / ".github/workflows/build.yaml").read_text())
+
+
+def test_zizmor_finds_nothing_in_the_workflow(generated):
+    _, project = generated
+    result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(project / ".github/workflows/build.yaml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "No findings" in result.stdout, result.stdout + result.stderr
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version(generated):
+    _, project = generated
+    text = (project / ".github/workflows/build.yaml").read_text()
+    uses = re.findall(r"^\s*uses: (\S+)(.*)$", text, re.M)
+    assert uses
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r" # (v\d+\.\d+\.\d+|master)", comment), (ref, comment)
+    # repo2docker-action has no releases: its last commit, with a comment saying why.
+    assert "repo2docker-action@daa77f929833dcd836a711bc7837af945e9d27cc # master" in text
+    assert "# The action's last commit (2024-10-20): it publishes no releases to pin to." in text
+    assert _with(project)["FORCE_REPO2DOCKER_VERSION"] == "jupyter-repo2docker==2026.4.0"
+
+
+def test_dependabot_keeps_actions_and_packages_current(generated):
+    name, project = generated
+    path = project / ".github/dependabot.yml"
+    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = {u["package-ecosystem"]: u for u in YAML(typ="safe").load(path.read_text())["updates"]}
+    if EXPECT[name]["kind"] == "environment.yml":
+        assert set(updates) == {"github-actions", "conda"}
+        # The hub decides the JupyterHub series and Python: never bumped behind its back.
+        assert {i["dependency-name"] for i in updates["conda"]["ignore"]} == {"jupyterhub-singleuser", "python"}
+    else:
+        assert set(updates) == {"github-actions", "docker"}
+
+
+def test_no_step_can_leave_a_credential_in_the_checkout(generated):
+    _, project = generated
+    workflow = _workflow(project)
+    text = (project / ".github/workflows/build.yaml").read_text()
+    assert "DOCKER_CONFIG" not in text and "docker/login-action" not in text and "amazon-ecr-login" not in text
+    steps = workflow["jobs"]["build-and-push"]["steps"]
+    (checkout,) = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["persist-credentials"] is False
+    for step in steps:
+        if step.get("uses", "").startswith("google-github-actions/auth@"):
+            assert step["with"]["create_credentials_file"] is False
+
+
+def test_operators_get_manual_runs_a_timeout_and_a_summary(generated):
+    _, project = generated
+    workflow = _workflow(project)
+    assert "workflow_dispatch" in workflow["on"]
+    job = workflow["jobs"]["build-and-push"]
+    assert job["timeout-minutes"] == 60
+    (summary,) = [s for s in job["steps"] if s.get("name") == "Say which image was pushed"]
+    assert "GITHUB_STEP_SUMMARY" in summary["run"] and "${{" not in summary["run"]
+    assert summary["env"]["IMAGE"] == "${{ steps.build.outputs.IMAGE_SHA_NAME }}"
+    # A manual run on another branch does nothing (it would push that branch's image).
+    elsewhere = event_context("dispatch", f"my-org/{EXPECT[generated[0]]['repo']}")
+    elsewhere["github"]["ref"] = "refs/heads/experiment"
+    assert build_outcome(workflow, elsewhere, project) == ("skipped", "")
+
+
+def test_pull_request_images_get_a_tag_a_person_can_find(generated):
+    name, project = generated
+    workflow = _workflow(project)
+    repository = f"my-org/{EXPECT[name]['repo']}"
+    assert action_inputs(workflow, event_context("pr", repository), project)["ADDITIONAL_TAG"] == "pr-7"
+    assert action_inputs(workflow, event_context("push", repository), project)["ADDITIONAL_TAG"] == ""
+
+
+def test_a_pull_request_adding_cookiecutter_json_is_still_built(generated, tmp_path):
+    name, project = generated
+    workflow = _workflow(project)
+    repository = f"my-org/{EXPECT[name]['repo']}"
+    checkout = tmp_path / "checkout"
+    shutil.copytree(project, checkout)
+    (checkout / "cookiecutter.json").write_text("{}")
+    for kind in ("push", "pr", "fork-pr"):
+        assert build_outcome(workflow, event_context(kind, repository), checkout)[0] != "skipped", kind
+    # Only the hub-image template repository itself (its variable) skips; and the first
+    # commit of a "Use this template" copy, which still has the template's files.
+    template = event_context("pr", repository, variables={"HUB_IMAGE_TEMPLATE": "true"})
+    assert build_outcome(workflow, template, project) == ("skipped", "")
+    first = event_context("push", repository)
+    first["github"]["event"]["created"] = True
+    assert build_outcome(workflow, first, checkout) == ("skipped", "")
+    assert build_outcome(workflow, first, project)[0] != "skipped"
+
+
+OIDC_VARS = {
+    "artifact-registry": {"GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/p/providers/gh",
+                          "GCP_SERVICE_ACCOUNT": "pusher@my-project.iam.gserviceaccount.com"},
+    "ecr": {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/hub-image-push"},
+}
+
+
+def test_cloud_registries_log_in_by_oidc_without_any_stored_key(generated):
+    name, project = generated
+    e = EXPECT[name]
+    if e["registry"] not in OIDC_VARS:
+        pytest.skip("no OIDC path for this registry")
+    workflow = _workflow(project)
+    repository = f"my-org/{e['repo']}"
+    assert workflow["jobs"]["build-and-push"]["permissions"]["id-token"] == "write"
+    oidc = event_context("push", repository, secrets={}, variables=OIDC_VARS[e["registry"]])
+    inputs = action_inputs(workflow, oidc, project)
+    expected = ({"DOCKER_USERNAME": "oauth2accesstoken", "DOCKER_PASSWORD": "gcp-oidc-access-token"}
+                if e["registry"] == "artifact-registry" else
+                {"DOCKER_USERNAME": "AWS", "DOCKER_PASSWORD": "ecr-short-lived-password"})
+    assert {k: inputs[k] for k in expected} == expected
+    assert build_outcome(workflow, oidc, project) == ("push", f"{e['host']}/{e['image']}")
+    # With a stored key instead (no variables).
+    key = action_inputs(workflow, event_context("push", repository), project)
+    assert key["DOCKER_USERNAME"] == ("_json_key" if e["registry"] == "artifact-registry" else "AWS")
+    assert key["DOCKER_PASSWORD"] in ("value-of-GCP_SA_KEY", "ecr-short-lived-password")
+    # Neither set up yet, or a fork's pull request: it builds, and nothing fails.
+    for kind in ("push", "fork-pr"):
+        nothing = event_context(kind, repository, secrets={}, variables=OIDC_VARS[e["registry"]] if kind == "fork-pr" else {})
+        assert build_outcome(workflow, nothing, project)[0] in ("no push", "fail"), kind
+        assert not build_outcome(workflow, nothing, project)[1].startswith("Get "), kind

@@ -19,10 +19,15 @@ class Registry:
     host_example: str = ""
     #: GitHub secret name -> environment variable hub-image reads it from (the same name).
     secrets: tuple[str, ...] = ()
-    #: How the workflow authenticates: "inputs" (DOCKER_USERNAME/PASSWORD), "github"
-    #: (GITHUB_TOKEN), or a login step before the action ("gar", "ecr", per the
-    #: repo2docker-action recipes, with DOCKER_CONFIG).
+    #: How the workflow authenticates, always through the action's DOCKER_USERNAME /
+    #: DOCKER_PASSWORD inputs (the action logs in inside its own container, so no
+    #: credential file is ever written into the checkout): "inputs" (two secrets),
+    #: "github" (the workflow's GITHUB_TOKEN), "gar" (a service-account key, or an OIDC
+    #: access token from a step before), "ecr" (a short-lived password from a step
+    #: before, after AWS credentials from OIDC or an access key).
     login: str = "inputs"
+    #: Repository variables that switch the login to OIDC (no stored key), if offered.
+    oidc_vars: tuple[str, ...] = ()
     setup_hint: str = ""
 
     def full_host(self, registry_host: str = "") -> str:
@@ -49,17 +54,19 @@ REGISTRIES: dict[str, Registry] = {
         ),
         Registry(
             "artifact-registry", "Google Artifact Registry", login="gar", secrets=("GCP_SA_KEY",),
+            oidc_vars=("GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT"),
             host_pattern=r"[a-z0-9]+(?:-[a-z0-9]+)*-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]",
             host_example="us-central1-docker.pkg.dev/my-project",
-            setup_hint="create a Docker repository in Artifact Registry and a service account that may write to it; "
-            "GCP_SA_KEY is its JSON key (the image_name is <repository>/<image>)",
+            setup_hint="create a Docker repository in Artifact Registry and a service account that may write to it "
+            "(Artifact Registry Writer); the image_name is <repository>/<image>",
         ),
         Registry(
             "ecr", "Amazon ECR", login="ecr", secrets=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+            oidc_vars=("AWS_ROLE_ARN",),
             host_pattern=r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com",
             host_example="123456789012.dkr.ecr.us-east-1.amazonaws.com",
-            setup_hint="create the repository and an IAM user that may push to it; "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are its access key",
+            setup_hint="create the repository, and an IAM role (for OIDC) or user (for an access key) "
+            "that may push to it",
         ),
         Registry(
             "acr", "Azure Container Registry", secrets=("ACR_USERNAME", "ACR_PASSWORD"),
@@ -105,11 +112,31 @@ def login_host(host: str) -> str:
     return host.split("/", 1)[0]
 
 
+def _expr(text: str) -> str:
+    return "${{ " + text + " }}"
+
+
+#: The action's DOCKER_USERNAME / DOCKER_PASSWORD values for each kind of login.
+def docker_login(reg: Registry) -> tuple[str, str]:
+    if reg.login == "github":
+        return _expr("github.actor"), _expr("secrets.GITHUB_TOKEN")
+    if reg.login == "gar":
+        return (_expr("steps.gcp.outputs.access_token && 'oauth2accesstoken' || '_json_key'"),
+                _expr("steps.gcp.outputs.access_token || secrets.GCP_SA_KEY"))
+    if reg.login == "ecr":
+        return "AWS", _expr("steps.ecr.outputs.password")
+    return _expr(f"secrets.{reg.secrets[0]}"), _expr(f"secrets.{reg.secrets[1]}")
+
+
 def describe(choice: str, host: str) -> dict:
     """Everything the template needs about a registry, for Jinja (``registry_info``)."""
     reg = REGISTRIES[choice]
     full = reg.full_host(host)
+    username, password = docker_login(reg)
     return {
+        "docker_username": username,
+        "docker_password": password,
+        "oidc_vars": list(reg.oidc_vars),
         "choice": choice,
         "title": reg.title,
         "host": full,
