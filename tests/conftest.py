@@ -63,3 +63,31 @@ def hub_image(tmp_path: Path):
         )
 
     return run
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def tracked_template_files() -> list[str]:
+    """What a copy of this repository holds: its tracked files (and new, unignored ones)."""
+    out = git(TEMPLATE, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return sorted({p for p in out.split("\0") if p and (TEMPLATE / p).is_file()})
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A fresh repository made from the template's files, as GitHub makes it: one commit
+    on main, pushed to a bare `origin`."""
+    work = tmp_path / "climate-image"
+    for rel in tracked_template_files():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / rel, work / rel)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "commit", "-qm", "Initial commit")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(work, "remote", "add", "origin", origin.as_uri())
+    git(work, "push", "-q", "origin", "main")
+    return work

@@ -15,38 +15,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import TEMPLATE, tool
+from conftest import TEMPLATE, git, tool
 from github_actions import _truthy_text, build_outcome, event_context
 
 ROOT_WORKFLOWS = TEMPLATE / ".github" / "workflows"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def tracked_template_files() -> list[str]:
-    """What a copy of this repository holds: its tracked files (and new, unignored ones)."""
-    out = git(TEMPLATE, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({p for p in out.split("\0") if p and (TEMPLATE / p).is_file()})
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    """A fresh repository made from the template's files, as GitHub makes it: one commit
-    on main, pushed to a bare `origin`."""
-    work = tmp_path / "climate-image"
-    for rel in tracked_template_files():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / rel, work / rel)
-    git(work, "init", "-q", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "commit", "-qm", "Initial commit")
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(work, "remote", "add", "origin", origin.as_uri())
-    git(work, "push", "-q", "origin", "main")
-    return work
 
 
 @pytest.fixture
@@ -131,8 +103,15 @@ def test_setup_runs_only_in_a_copy_and_ci_only_in_the_template(is_template, setu
 
 def test_the_template_repository_never_builds_an_image(copy):
     workflow = YAML(typ="safe").load((ROOT_WORKFLOWS / "build.yaml").read_text())
+    # The template repository sets the variable HUB_IMAGE_TEMPLATE (a pull request cannot).
     for kind in ("push", "pr", "fork-pr"):
-        assert build_outcome(workflow, event_context(kind, "hub-image/hub-image"), copy) == ("skipped", "")
+        ctx = event_context(kind, "hub-image/hub-image", variables={"HUB_IMAGE_TEMPLATE": "true"})
+        assert build_outcome(workflow, ctx, copy) == ("skipped", "")
+    # A "Use this template" copy's first push (the branch is created) builds nothing
+    # either: setup.yaml turns it into the image repository first.
+    first = event_context("push", "acme/climate-image")
+    first["github"]["event"]["created"] = True
+    assert build_outcome(workflow, first, copy) == ("skipped", "")
 
 
 def test_root_workflows_pass_githubs_schema():
