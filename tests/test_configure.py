@@ -97,7 +97,11 @@ def test_configure_without_options_reports_and_changes_nothing(project, hub_imag
     before = wf.read_text()
     result = hub_image("configure", cwd=project)
     assert result.returncode == 0
-    assert "never pushes" in result.stdout
+    assert result.stdout.splitlines()[1:] == [
+        "  push to main:                        builds only",
+        "  pull request from this repository:   builds only",
+        "  pull request from a fork:            builds only (forks get no secrets)",
+    ]
     assert wf.read_text() == before
 
 
@@ -215,3 +219,164 @@ def test_hub_config_without_an_image_name_says_what_to_do(project, hub_image):
     result = hub_image("hub-config", str(project), "--tag", "abc")
     assert result.returncode != 0
     assert "IMAGE_NAME is not set" in result.stderr and "hub-image configure --image-name" in result.stderr
+
+
+# --- what real-world workflows do, and configure tells the truth about them ------------------
+
+HAND_WRITTEN = """\
+name: Build
+on:
+  push:
+    branches: [master]
+  pull_request:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: jupyterhub/repo2docker-action@master
+        with:
+          DOCKER_USERNAME: ${{ secrets.QUAY_USERNAME }}
+          DOCKER_PASSWORD: ${{ secrets.QUAY_PASSWORD }}
+          DOCKER_REGISTRY: "quay.io"
+          IMAGE_NAME: "my-org/stats"
+          # Our own rule: push only tags' and main's builds.
+          NO_PUSH: ${{ github.event_name == 'pull_request' || github.ref_type == 'branch' && github.ref != 'refs/heads/master' }}
+"""
+MATRIX = """\
+on: push
+jobs:
+  build:
+    strategy:
+      matrix:
+        image: [cpu, gpu]
+    runs-on: ubuntu-latest
+    steps:
+      - uses: jupyterhub/repo2docker-action@master
+        with:
+          IMAGE_NAME: "my-org/${{ matrix.image }}"
+          NO_PUSH: ${{ github.event_name == 'pull_request' }}
+"""
+DOCKER_HUB = """\
+on:
+  push:
+    branches:
+      - main
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: jupyterhub/repo2docker-action@master
+        with:
+          DOCKER_USERNAME: ${{ secrets.DOCKER_USERNAME }}
+          DOCKER_PASSWORD: ${{ secrets.DOCKER_PASSWORD }}
+          NO_PUSH: "true"
+"""
+
+
+def _workflow_file(tmp_path: Path, text: str, newline: str = "\n") -> Path:
+    wf = tmp_path / "repo" / ".github" / "workflows" / "build.yaml"
+    wf.parent.mkdir(parents=True)
+    wf.write_bytes(text.replace("\n", newline).encode())
+    return wf
+
+
+def test_looking_at_the_upstream_2i2c_workflow_changes_nothing_and_warns_of_its_fallback(upstream, hub_image):
+    before = upstream.read_bytes()
+    result = hub_image("configure", str(upstream))
+    assert result.returncode == 0, result.stderr
+    assert upstream.read_bytes() == before
+    assert "  push to main:                        pushes quay.io/<secret QUAY_USERNAME>/<repository>:<sha>" in result.stdout
+    assert "warning: IMAGE_NAME is not set, so the action pushes to its fallback" in result.stderr
+    assert "wrong path" in result.stderr and "hub-image configure --image-name" in result.stderr
+
+
+def test_an_image_name_with_no_push_true_is_reported_as_not_pushing_and_left_alone(project, hub_image):
+    wf = project / ".github/workflows/build.yaml"
+    wf.write_text(wf.read_text().replace('IMAGE_NAME: ""', 'IMAGE_NAME: "my-org/paused"'))
+    before = wf.read_bytes()
+    result = hub_image("configure", str(project))
+    assert result.returncode == 0 and wf.read_bytes() == before
+    assert "  push to main:                        builds only" in result.stdout
+
+
+def test_a_hand_written_no_push_is_kept_unless_asked_and_the_branch_is_named(tmp_path, hub_image):
+    wf = _workflow_file(tmp_path, HAND_WRITTEN)
+    result = hub_image("configure", str(wf), "--image-name", "my-org/stats-v2")
+    assert result.returncode == 0, result.stderr
+    assert changed_lines(HAND_WRITTEN, wf.read_text()) == ['+          IMAGE_NAME: "my-org/stats-v2"',
+                                                            '-          IMAGE_NAME: "my-org/stats"']
+    assert "note: kept your NO_PUSH" in result.stdout and "--push-on-pr or --no-push-on-pr replaces it" in result.stdout
+    assert "  push to master:" in result.stdout and "push to main" not in result.stdout
+    assert "depends on NO_PUSH" in result.stdout
+    assert hub_image("configure", str(wf), "--no-push-on-pr").returncode == 0
+    assert f"          {MAIN_ONLY}" in wf.read_text()
+
+
+def test_an_image_name_built_from_an_expression_is_never_replaced(tmp_path, hub_image):
+    wf = _workflow_file(tmp_path, MATRIX)
+    result = hub_image("configure", str(wf), "--image-name", "my-org/one")
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "IMAGE_NAME is the expression 'my-org/${{ matrix.image }}'" in result.stderr
+    assert "every leg push to the same image" in result.stderr
+    assert wf.read_text() == MATRIX
+    # Pushes from pull requests can still be switched, and reading it is fine.
+    assert hub_image("configure", str(wf), "--push-on-pr").returncode == 0
+    assert "my-org/${{ matrix.image }}" in wf.read_text()
+    assert "  push (any branch):" in hub_image("configure", str(wf)).stdout
+
+
+def test_a_crlf_workflow_stays_crlf_and_only_the_changed_lines_change(tmp_path, hub_image):
+    wf = _workflow_file(tmp_path, UPSTREAM_BUILD.read_text(), newline="\r\n")
+    before = wf.read_bytes()
+    assert hub_image("configure", str(wf), "--image-name", "my-org/img", "--push-on-pr").returncode == 0
+    after = wf.read_bytes()
+    assert after.count(b"\r\n") == before.count(b"\r\n") and b"\n" not in after.replace(b"\r\n", b"")
+    diff = changed_lines(before.decode(), after.decode())
+    assert len(diff) == 4  # the two lines, nothing else
+    assert hub_image("configure", str(wf), "--clear-image-name").returncode == 0
+    assert b"\n" not in wf.read_bytes().replace(b"\r\n", b"")
+
+
+def test_no_docker_registry_means_docker_hub(tmp_path, hub_image):
+    wf = _workflow_file(tmp_path, DOCKER_HUB)
+    refused = hub_image("configure", str(wf), "--image-name", "quay.io/my-org/img")
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    assert "but the registry is 'docker.io'" in refused.stderr and "Docker Hub" in refused.stderr
+    assert wf.read_text() == DOCKER_HUB
+    result = hub_image("configure", str(wf), "--image-name", "docker.io/my-org/img")
+    assert result.returncode == 0, result.stderr
+    assert 'IMAGE_NAME: "my-org/img"' in wf.read_text()
+    assert "pushes docker.io/my-org/img:<sha>" in result.stdout
+    data = YAML(typ="safe").load(wf.read_text())
+    hub = event_context("push", secrets={"DOCKER_USERNAME": "me", "DOCKER_PASSWORD": "token"})
+    assert build_outcome(data, hub, wf.parents[2]) == ("push", "my-org/img")  # no registry: Docker Hub
+
+
+def test_hub_config_refuses_a_directory_inside_another_repository(run_cookiecutter, hub_image, tmp_path):
+    outer = tmp_path / "out"
+    assert run_cookiecutter({"image_name": "acme/climate"}).returncode == 0
+    subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=outer, check=True)
+    result = hub_image("hub-config", str(outer / "my-hub-image"))
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+    assert "is not the root of a git repository (it is inside" in result.stderr and "--tag" in result.stderr
+
+
+def test_hub_config_warns_when_the_commit_has_no_image_yet(run_cookiecutter, hub_image, tmp_path):
+    assert run_cookiecutter({"image_name": "acme/climate"}).returncode == 0
+    project = tmp_path / "out" / "my-hub-image"
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "x"],
+                 ["remote", "add", "origin", origin.as_uri()], ["push", "-q", "origin", "main"], ["fetch", "-q", "origin"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    clean = hub_image("hub-config", str(project))
+    assert clean.returncode == 0 and clean.stderr == ""
+    (project / "environment.yml").write_text((project / "environment.yml").read_text() + "  - numpy\n")
+    dirty = hub_image("hub-config", str(project))
+    assert dirty.returncode == 0 and "warning: uncommitted changes" in dirty.stderr
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "numpy"], cwd=project, check=True)
+    unpushed = hub_image("hub-config", str(project))
+    assert unpushed.returncode == 0 and "warning: HEAD is not on any remote branch" in unpushed.stderr

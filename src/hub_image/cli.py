@@ -18,13 +18,6 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-def describe(settings: workflow.PushSettings) -> str:
-    if not settings.image_name:
-        return "IMAGE_NAME not set: builds only, never pushes"
-    when = "main and same-repo pull requests" if settings.push_on_pr else "main only"
-    return f"IMAGE_NAME={settings.image_name}: pushes on {when}"
-
-
 @click.group()
 @click.version_option(__version__, prog_name="hub-image")
 def main() -> None:
@@ -37,29 +30,41 @@ def main() -> None:
 @click.option("--clear-image-name", is_flag=True, help="Remove IMAGE_NAME; nothing is pushed any more.")
 @click.option("--push-on-pr/--no-push-on-pr", default=None, help="Also push images built from same-repo pull requests.")
 def configure(path: str, image_name: str | None, clear_image_name: bool, push_on_pr: bool | None) -> None:
-    """Set where and when the build workflow pushes the image.
+    """Set where and when the build workflow pushes the image; with no option, only
+    print what it does now.
 
     PATH is a generated repo (default: the current directory) or its workflow file.
-    Only the IMAGE_NAME and NO_PUSH lines change; with no option, print the settings.
+    Only the IMAGE_NAME and NO_PUSH lines change.
     """
     if image_name is not None and clear_image_name:
         _fail("--image-name and --clear-image-name exclude each other; give one")
-    kwargs: dict = {}
     try:
+        wf = workflow.read(path)
+        kwargs: dict = {}
         if image_name is not None:
-            wf = workflow.find_workflow(path)
-            registry = workflow.with_values(wf).get("DOCKER_REGISTRY") or "quay.io"
-            kwargs["image_name"] = normalize_image_name(image_name, registry)
+            try:
+                kwargs["image_name"] = normalize_image_name(image_name, wf.registry)
+            except AnswerError as exc:
+                hint = "" if wf.inputs.get("DOCKER_REGISTRY") else " (no DOCKER_REGISTRY: the action pushes to Docker Hub)"
+                _fail(f"--image-name: {exc.message}{hint}")
             if not kwargs["image_name"]:
                 _fail("--image-name is empty; give namespace/name, or use --clear-image-name")
         elif clear_image_name:
             kwargs["image_name"] = None
-        wf, changed, settings = workflow.configure(path, push_on_pr=push_on_pr, **kwargs)
-    except AnswerError as exc:
-        _fail(f"--image-name: {exc.message}")
+        change = workflow.apply(workflow.plan_change(wf, push_on_pr=push_on_pr, **kwargs))
     except workflow.WorkflowError as exc:
         _fail(str(exc))
-    click.echo(f"{wf}: {'updated' if changed else 'unchanged'}; {describe(settings)}")
+    asked = image_name is not None or clear_image_name or push_on_pr is not None
+    status = ("updated" if change.changed else "unchanged") if asked else "current settings"
+    repo_name = wf.path.resolve().parents[2].name if wf.path.parent.name == "workflows" else "<repository>"
+    events, warnings = workflow.describe(change.after, repo_name)
+    click.echo(f"{wf.path}: {status}")
+    for event, what in events:
+        click.echo(f"  {event + ':':36} {what}")
+    for note in change.notes:
+        click.echo(f"note: {note}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command(name="github")
@@ -84,7 +89,7 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
     project = Path(path).resolve()
     if registry is None:
         try:
-            registry = registries.choice_for_host(workflow.with_values(project).get("DOCKER_REGISTRY") or "quay.io")
+            registry = registries.choice_for_host(workflow.read(project).registry)
         except workflow.WorkflowError:
             registry = registries.CHOICES[0]
     try:
@@ -143,19 +148,37 @@ def hub_config(path, tag) -> None:
     """Print how a hub refers to this repo's image, pinned to one pushed tag: for Zero to
     JupyterHub, KubeSpawner profiles, DockerSpawner and the 2i2c Configurator."""
     try:
-        values = workflow.with_values(Path(path))
+        wf = workflow.read(Path(path))
     except workflow.WorkflowError as exc:
         _fail(str(exc))
-    image = values.get("IMAGE_NAME") or ""
-    if not image:
+    if not wf.image_name:
         _fail("IMAGE_NAME is not set, so nothing is pushed; run: hub-image configure --image-name NAMESPACE/NAME")
-    host = values.get("DOCKER_REGISTRY") or "docker.io"
     if not tag:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True)
-        if head.returncode != 0:
-            _fail(f"{path} has no git commit to name the tag; pass --tag (the 12-character sha of a pushed commit)")
-        tag = head.stdout.strip()[:12]
-    click.echo(hubconfig.text(f"{host}/{image}", tag))
+        tag, warnings = git_tag_for(Path(path))
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(hubconfig.text(f"{wf.registry}/{wf.image_name}", tag))
+
+
+def git_tag_for(path: Path) -> tuple[str, list[str]]:
+    """The tag the workflow gives HEAD's image (its first 12 characters), and what makes
+    that tag doubtful.  ``path`` must be the root of its own git repository."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True)
+
+    top = git("rev-parse", "--show-toplevel")
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != path.resolve():
+        where = f" (it is inside {top.stdout.strip()})" if top.returncode == 0 else ""
+        _fail(f"{path} is not the root of a git repository{where}; run it in the image repo's root, or pass --tag")
+    head = git("rev-parse", "--verify", "--quiet", "HEAD")
+    if head.returncode != 0:
+        _fail(f"{path} has no git commit to name the tag; pass --tag (the 12-character sha of a pushed commit)")
+    warnings = []
+    if git("status", "--porcelain").stdout.strip():
+        warnings.append("uncommitted changes: the image of this commit does not have them")
+    if not git("branch", "--remotes", "--contains", "HEAD").stdout.strip():
+        warnings.append("HEAD is not on any remote branch: push it, or no image has this tag")
+    return head.stdout.strip()[:12], warnings
 
 
 def _template_dir(template: str | None) -> Path:

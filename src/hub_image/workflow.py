@@ -14,6 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -120,20 +121,94 @@ def _action_with_blocks(root: MappingNode, where: str) -> list[MappingNode]:
     return found
 
 
+#: What NO_PUSH makes the action do, by state.
+NEVER, MAIN, MAIN_AND_PRS, ALWAYS, CUSTOM = "never", "main", "main+prs", "always", "custom"
+
+
+def no_push_state(value: str | None) -> str:
+    """Classify a NO_PUSH value: one of the states above (CUSTOM: a hand-written one)."""
+    if value is None or value.strip() in ("", "false"):
+        return ALWAYS  # the action treats an empty NO_PUSH as false
+    if value.strip() == NO_PUSH_NEVER:
+        return NEVER
+    if _same(value, NO_PUSH_MAIN_ONLY):
+        return MAIN
+    if _same(value, NO_PUSH_MAIN_AND_PRS):
+        return MAIN_AND_PRS
+    return CUSTOM
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A build workflow as read once: its text and what its repo2docker-action step says."""
+
+    path: Path
+    text: str
+    inputs: dict[str, str | None]  # the `with:` inputs of the (first) action step
+    branch: str | None  # the branch a push builds ('main'), None if pushes to any branch build
+
+    @property
+    def image_name(self) -> str:
+        return self.inputs.get("IMAGE_NAME") or ""
+
+    @property
+    def image_is_expression(self) -> bool:
+        return "${{" in self.image_name
+
+    @property
+    def no_push(self) -> str | None:
+        return self.inputs.get("NO_PUSH")
+
+    @property
+    def state(self) -> str:
+        return no_push_state(self.no_push)
+
+    @property
+    def registry(self) -> str:
+        """Where the action pushes: DOCKER_REGISTRY, or Docker Hub when it is not set."""
+        return (self.inputs.get("DOCKER_REGISTRY") or "").strip() or "docker.io"
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.text else "\n"
+
+    @property
+    def settings(self) -> PushSettings:
+        return PushSettings(self.image_name, self.state == MAIN_AND_PRS)
+
+
+def read(path: str | os.PathLike) -> Workflow:
+    """Find and parse the build workflow at ``path`` (a repo or the file), once."""
+    wf = find_workflow(path)
+    text = wf.read_bytes().decode("utf-8")  # no newline translation: CRLF stays CRLF
+    where = str(wf)
+    root = _compose(text, where)
+    with_ = _action_with_blocks(root, where)[0]
+    inputs = {k.value: (v.value if isinstance(v, ScalarNode) else None) for k, v in with_.value}
+    return Workflow(wf, text, inputs, _push_branch(root))
+
+
+def _push_branch(root: MappingNode) -> str | None:
+    _, on = _get(root, "on")
+    if isinstance(on, MappingNode):
+        _, push = _get(on, "push")
+        if isinstance(push, MappingNode):
+            _, branches = _get(push, "branches")
+            if isinstance(branches, SequenceNode) and branches.value and isinstance(branches.value[0], ScalarNode):
+                return branches.value[0].value
+            if isinstance(branches, ScalarNode) and branches.value:
+                return branches.value
+    return None
+
+
 def read_settings(path: str | os.PathLike) -> PushSettings:
     """What a workflow does now: the image it pushes to and whether PRs push."""
-    wf = find_workflow(path)
-    values = with_values(wf)
-    return PushSettings(
-        image_name=values.get("IMAGE_NAME") or "",
-        push_on_pr=_same(values.get("NO_PUSH"), NO_PUSH_MAIN_AND_PRS),
-    )
+    return read(path).settings
 
 
 def with_values(path: str | os.PathLike) -> dict[str, str | None]:
     """The `with:` inputs of the workflow's (first) repo2docker-action step, as strings."""
-    wf = find_workflow(path)
-    return _with_values(wf.read_text(encoding="utf-8"), str(wf))
+    return read(path).inputs
 
 
 def _with_values(text: str, where: str) -> dict[str, str | None]:
@@ -145,57 +220,143 @@ def _same(a: str | None, b: str) -> bool:
     return a is not None and " ".join(a.split()) == " ".join(b.split())
 
 
-_UNSET = object()
+_UNSET: Any = object()
+
+
+@dataclass
+class Change:
+    """What :func:`configure` did: the workflow before, the text after, and notes for the user."""
+
+    before: Workflow
+    text: str
+    notes: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.before.text
+
+    @property
+    def after(self) -> Workflow:
+        where = str(self.before.path)
+        return Workflow(self.before.path, self.text, _with_values(self.text, where), self.before.branch)
+
+
+def plan_change(wf: Workflow, image_name: str | None | Any = _UNSET, push_on_pr: bool | None = None) -> Change:
+    """The edit that sets (``image_name='ns/name'``) or clears (``image_name=None``)
+    IMAGE_NAME and/or switches pushes from pull requests; nothing asked, nothing changed.
+
+    A hand-written NO_PUSH is kept unless ``push_on_pr`` is given; clearing the image
+    always stops pushes (else the action would push to its fallback path).  An
+    IMAGE_NAME built from an expression is never replaced by one literal.
+    """
+    where = str(wf.path)
+    notes: list[str] = []
+    set_image = image_name is not _UNSET
+    if set_image and image_name and wf.image_is_expression:
+        raise WorkflowError(
+            f"{where}: IMAGE_NAME is the expression {wf.image_name!r} (matrix legs or workflow inputs); one "
+            "literal name would make every leg push to the same image: edit it by hand"
+        )
+    new_image = (image_name or "") if set_image else wf.image_name
+    if not set_image and push_on_pr is None:
+        return Change(wf, wf.text, notes)
+    if not new_image:
+        if push_on_pr:
+            raise WorkflowError(f"{where}: --push-on-pr needs an image to push to; pass --image-name NAME too")
+        no_push: str | None = NO_PUSH_NEVER
+    elif push_on_pr is not None:
+        no_push = NO_PUSH_MAIN_AND_PRS if push_on_pr else NO_PUSH_MAIN_ONLY
+    elif wf.state in (CUSTOM, ALWAYS):
+        no_push = None
+        kept = f"NO_PUSH {wf.no_push!r}" if wf.no_push is not None else "NO_PUSH unset (every build pushes)"
+        notes.append(f"kept your {kept}; --push-on-pr or --no-push-on-pr replaces it")
+    elif wf.state == NEVER:
+        no_push = NO_PUSH_MAIN_ONLY  # an image name turns pushing on
+    else:
+        no_push = None  # main only, or main and same-repo PRs: as it was
+    text = _edit(wf.text, where, new_image if set_image else None, no_push)
+    return Change(wf, text, notes)
+
+
+def describe(wf: Workflow, repo_name: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """What the workflow does, per event: [(event, what happens)], and warnings.
+
+    Without IMAGE_NAME the action pushes to ``<registry>/<DOCKER_USERNAME>/<repo>``
+    (``github.actor`` without a username), which for a robot account or a token's user is
+    rarely the image anyone wants.
+    """
+    branch = f"push to {wf.branch}" if wf.branch else "push (any branch)"
+    warnings: list[str] = []
+    if wf.image_is_expression:
+        target = f"{wf.registry}/{wf.image_name}"
+    elif wf.image_name:
+        target = f"{wf.registry}/{wf.image_name}"
+    else:
+        user = wf.inputs.get("DOCKER_USERNAME") or ""
+        secret = re.fullmatch(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", user.strip())
+        who = f"<secret {secret.group(1)}>" if secret else (user or "<github.actor>")
+        target = f"{wf.registry}/{who}/{repo_name.lower()}"
+    sha = f"{target}:<sha>"
+    state = wf.state
+    if state == CUSTOM:
+        when = f"depends on NO_PUSH {wf.no_push!r}; if it is false, pushes {sha}"
+        on_push = on_pr = on_fork = when
+    else:
+        on_push = f"pushes {sha}" if state in (MAIN, MAIN_AND_PRS, ALWAYS) else "builds only"
+        on_pr = f"pushes {sha} (also tagged pr-<number>)" if state in (MAIN_AND_PRS, ALWAYS) else "builds only"
+        on_fork = ("tries to push, and fails: forks get no secrets" if state == ALWAYS
+                   else "builds only (forks get no secrets)")
+    pushes = state != NEVER
+    if pushes and not wf.image_name:
+        warnings.append(
+            f"IMAGE_NAME is not set, so the action pushes to its fallback {target}: with a robot account "
+            "(org+robot) or another user that is a wrong path; run: hub-image configure --image-name NAMESPACE/NAME"
+        )
+    if state == ALWAYS:
+        warnings.append("NO_PUSH is false or unset: pull requests push too, and forks' pull requests fail")
+    return [(branch, on_push), ("pull request from this repository", on_pr), ("pull request from a fork", on_fork)], warnings
 
 
 def configure(
     path: str | os.PathLike,
-    image_name: str | None | object = _UNSET,
+    image_name: str | None | Any = _UNSET,
     push_on_pr: bool | None = None,
-) -> tuple[Path, bool, PushSettings]:
-    """Set (``image_name='ns/name'``) or clear (``image_name=None``) IMAGE_NAME and/or
-    switch pushes from pull requests, in the build workflow at ``path``.
+) -> Change:
+    """Apply :func:`plan_change` to the build workflow at ``path`` and write it (atomically,
+    only when it changed).  Raises :class:`WorkflowError` (file untouched) when the file is
+    not YAML, has no repo2docker-action step, or the request makes no sense."""
+    return apply(plan_change(read(path), image_name, push_on_pr))
 
-    Leaves every other line as it was, and is idempotent.  Returns the file, whether
-    it changed, and the settings now in force.  Raises :class:`WorkflowError` (file
-    untouched) when the file is not YAML, has no repo2docker-action step, or the
-    request makes no sense (PR pushes without an image).
-    """
-    wf = find_workflow(path)
-    where = str(wf)
-    text = wf.read_text(encoding="utf-8")
-    current = read_settings(wf)
-    new_image = current.image_name if image_name is _UNSET else (image_name or "")
-    new_pr = current.push_on_pr if push_on_pr is None else push_on_pr
-    if new_pr and not new_image:
-        if push_on_pr:
-            raise WorkflowError(
-                f"{where}: --push-on-pr needs an image to push to; pass --image-name NAME too"
-            )
-        new_pr = False
-    wanted = PushSettings(new_image, new_pr)
-    new_text = edit_text(text, where, wanted, set_image=image_name is not _UNSET)
-    changed = new_text != text
-    if changed:
-        _write_atomic(wf, new_text)
-    return wf, changed, wanted
+
+def apply(change: Change) -> Change:
+    """Write a planned change (atomically; nothing when it changes nothing)."""
+    if change.changed:
+        _write_atomic(change.before.path, change.text)
+    return change
 
 
 def edit_text(text: str, where: str, wanted: PushSettings, set_image: bool = True) -> str:
     """Return ``text`` with IMAGE_NAME and NO_PUSH of every repo2docker-action step set
     to ``wanted`` (IMAGE_NAME only when ``set_image``)."""
+    return _edit(text, where, wanted.image_name if set_image else None, wanted.no_push)
+
+
+def _edit(text: str, where: str, image_name: str | None, no_push: str | None) -> str:
+    """Set IMAGE_NAME and NO_PUSH of every repo2docker-action step; None leaves one as it
+    is.  New lines get the file's own line ending.  The result is read back and checked."""
     root = _compose(text, where)
+    newline = "\r\n" if "\r\n" in text else "\n"
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in characters
     for with_ in _action_with_blocks(root, where):
-        edits += _edits_for(text, with_, "NO_PUSH", wanted.no_push)
-        if set_image:
-            edits += _edits_for(text, with_, "IMAGE_NAME", wanted.image_name)
+        if no_push is not None:
+            edits += _edits_for(text, with_, "NO_PUSH", no_push, newline)
+        if image_name is not None:
+            edits += _edits_for(text, with_, "IMAGE_NAME", image_name, newline)
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
-    # Read the result back: it must say exactly what was asked.
     values = _with_values(text, where)
-    if values.get("NO_PUSH") != wanted.no_push or (
-        set_image and (values.get("IMAGE_NAME") or "") != wanted.image_name
+    if (no_push is not None and values.get("NO_PUSH") != no_push) or (
+        image_name is not None and (values.get("IMAGE_NAME") or "") != image_name
     ):
         raise WorkflowError(f"{where}: could not edit the {ACTION} step safely; edit IMAGE_NAME and NO_PUSH by hand")
     return text
@@ -205,7 +366,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _edits_for(text: str, with_: MappingNode, key: str, value: str) -> list[tuple[int, int, str]]:
+def _edits_for(text: str, with_: MappingNode, key: str, value: str, newline: str = "\n") -> list[tuple[int, int, str]]:
     knode, vnode = _get(with_, key)
     if knode is not None:
         if isinstance(vnode, ScalarNode) and vnode.value == value:
@@ -217,6 +378,7 @@ def _edits_for(text: str, with_: MappingNode, key: str, value: str) -> list[tupl
             new = " " + _quoted(value)
             if vnode.style in ("|", ">"):
                 end = text.rindex("\n", start, end) if "\n" in text[start:end] else end
+                end -= text[end - 1 : end] == "\r"
             return [(start, end, new)]
         return [(start, end, _quoted(value))]
     if key == "IMAGE_NAME" and not value:
@@ -226,18 +388,18 @@ def _edits_for(text: str, with_: MappingNode, key: str, value: str) -> list[tupl
     lines_start = with_.start_mark.index - with_.start_mark.column
     # A commented-out placeholder (`# IMAGE_NAME: ...`) inside the block becomes the key.
     block_end = _block_end(text, with_)
-    pattern = re.compile(rf"^[ \t]*#[ \t]*{key}[ \t]*:.*$", re.M)
+    pattern = re.compile(rf"^[ \t]*#[ \t]*{key}[ \t]*:[^\r\n]*", re.M)
     match = pattern.search(text, lines_start, block_end)
     if match:
         return [(match.start(), match.end(), line)]
     # Otherwise the key goes on a new line after the block's last value.
     end = with_.value[-1][1].end_mark
     if end.column == 0:  # a block scalar ends at the start of the next line
-        return [(end.index, end.index, line + "\n")]
+        return [(end.index, end.index, line + newline)]
     eol = text.find("\n", end.index)
     if eol == -1:
-        return [(len(text), len(text), "\n" + line)]
-    return [(eol + 1, eol + 1, line + "\n")]
+        return [(len(text), len(text), newline + line)]
+    return [(eol + 1, eol + 1, line + newline)]
 
 
 def _block_end(text: str, with_: MappingNode) -> int:
