@@ -169,6 +169,18 @@ def test_org_secrets_are_shared_by_exactly_the_fleets_repos(fleet, github):
         ("owner: demo-org\nimages: [\n", ": not valid YAML"),
         ("owner: demo-org\nimages: []\n", ":2: images must be a non-empty list"),
         (MANIFEST.replace("  registry: quay.io\n", "  registry: acr\n"), "registry_host: registry acr needs its host"),
+        (MANIFEST + "org_secrets: \"false\"\n", ':13: org_secrets: "false" is not a YAML boolean; write true or false'),
+        (MANIFEST.replace("    push_on_pr: true", "    push_on_pr: 'yes'"),
+         ":10: images[1] (astro-hub-image).push_on_pr: 'yes' is not a YAML boolean"),
+        (MANIFEST.replace('  jupyterhub_version: "5.3"', "  jupyterhub_version: 5.10"),
+         ':4: defaults.jupyterhub_version: 5.10 is a number to YAML (5.10 would become 5.1); quote it: "5.10"'),
+        (MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: {name: bio}"),
+         ":12: images[2] (bio-hub-image).image_name: expected text, got a mapping"),
+        (MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: demo-org/climate-hub-image"),
+         "images (bio-hub-image).image_name: 'quay.io/demo-org/climate-hub-image' is also the image at line 6"),
+        ("owner: demo-org\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nimages: [{repo_name: x}]\n",
+         ":2: YAML anchors and aliases (&, *) are not allowed in a manifest"),
     ],
 )
 def test_an_invalid_manifest_names_the_image_and_key_and_applies_nothing(fleet, github, text, message):

@@ -83,7 +83,9 @@ def load_manifest(path: Path, template: Path) -> Manifest:
     invalid manifest raises before anything is applied."""
     where = str(path)
     try:
-        data = YAML(typ="rt").load(path.read_text())
+        text = path.read_text()
+        _refuse_aliases(text, where)
+        data = YAML(typ="rt").load(text)
     except OSError as exc:
         raise ManifestError(f"{where}: cannot read it ({exc.strerror})") from None
     except YAMLError as exc:
@@ -122,6 +124,8 @@ def load_manifest(path: Path, template: Path) -> Manifest:
         problems.append(f"{where}:{line_of(data, 'images') or 1}: images must be a non-empty list")
         images_node = []
 
+    lines = text.splitlines()
+
     def check_keys(mapping, label: str) -> None:
         for key in mapping:
             if any(word in str(key).lower() for word in SECRET_WORDS):
@@ -130,6 +134,10 @@ def load_manifest(path: Path, template: Path) -> Manifest:
             elif key not in known:
                 problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: not a template variable "
                                 f"(one of: {', '.join(sorted(known))})")
+            else:
+                problem = _type_problem(mapping[key], defaults_known[key], _raw_value(mapping, key, lines))
+                if problem:
+                    problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: {problem}")
 
     check_keys(defaults, "defaults.")
     images: list[Image] = []
@@ -154,6 +162,16 @@ def load_manifest(path: Path, template: Path) -> Manifest:
             continue
         seen[answers["repo_name"].lower()] = line
         images.append(Image(answers, line))
+    for key in ("org_secrets",):
+        if key in data and not isinstance(data[key], bool):
+            problems.append(f"{where}:{line_of(data, key)}: {key}: {_type_problem(data[key], False, _raw_value(data, key, lines))}")
+    images_by_name: dict[str, int] = {}
+    for image in images:
+        name = image.answers["image_name"] and f"{image.answers['registry_host'] or image.registry}/{image.answers['image_name']}"
+        if name and name in images_by_name:
+            problems.append(f"{where}:{image.line}: images ({image.repo_name}).image_name: {name!r} is also the image at "
+                            f"line {images_by_name[name]}; two repositories would push to one image")
+        images_by_name.setdefault(name, image.line)
     org_secrets = bool(data.get("org_secrets", False))
     visibility = str(data.get("visibility", "public"))
     if visibility not in ("public", "private"):
@@ -161,6 +179,42 @@ def load_manifest(path: Path, template: Path) -> Manifest:
     if problems:
         raise ManifestError("\n".join(problems))
     return Manifest(path, owner, images, org_secrets, visibility)
+
+
+def _refuse_aliases(text: str, where: str) -> None:
+    """A manifest is plain data: anchors and aliases are refused before anything is built
+    from them (a few lines of aliases can expand to billions of nodes)."""
+    from ruamel.yaml.events import AliasEvent
+
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise ManifestError(f"{where}:{event.start_mark.line + 1}: YAML anchors and aliases (&, *) are not allowed "
+                                "in a manifest; write each value out")
+
+
+def _raw_value(mapping, key, lines: list[str]) -> str:
+    """The value of ``key`` as written in the file (for messages)."""
+    try:
+        line, col = mapping.lc.value(key)
+        return lines[line][col:].split(" #")[0].strip()
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return str(mapping[key])
+
+
+def _type_problem(value: Any, default: Any, raw: str) -> str:
+    """What is wrong with the YAML type of a manifest value whose template default is
+    ``default``: booleans must be YAML booleans, everything else text."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return ""
+        return f"{raw} is not a YAML boolean; write true or false without quotes"
+    if value is None or isinstance(value, str):
+        return ""
+    if isinstance(value, bool):
+        return f"{raw} is a YAML boolean where text is expected; quote it"
+    if isinstance(value, (int, float)):
+        return f"{raw} is a number to YAML (5.10 would become 5.1); quote it: \"{raw}\""
+    return f"expected text, got a {'mapping' if isinstance(value, dict) else 'list'}; give one value"
 
 
 # --- pacing --------------------------------------------------------------------------
