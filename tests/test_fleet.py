@@ -226,19 +226,25 @@ def test_server_errors_on_reads_fail_that_image_only(fleet, github):
     assert github.repo("demo-org/climate-hub-image") is not None
 
 
-def test_an_interrupted_apply_is_finished_by_the_next_run(fleet, github):
-    github.latency = 0.15
+def test_ctrl_c_stops_at_once_and_the_next_run_finishes(fleet, github):
+    # The first creation is held in flight by the emulator: Ctrl-C arrives mid-request,
+    # whatever the machine's speed.
+    arrived, release = github.hold("POST", r"^/orgs/demo-org/repos$")
     proc = subprocess.Popen([tool("hub-image"), "fleet", "apply", "--workers", "1", str(fleet.manifest)], env=fleet.env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert arrived.wait(120), "the first creation never arrived"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # it does not wait for the held request
+    finally:
+        release.set()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert f"Resume with: hub-image fleet apply {fleet.manifest}" in err
+    assert github.requests().count("POST /orgs/demo-org/repos") == 1  # nothing started after Ctrl-C
     deadline = time.monotonic() + 60
-    while "POST /orgs/demo-org/repos" not in github.requests() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)  # Ctrl-C, mid-way
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0
-    assert len(github.repos) < 3 or any(not r.secrets for r in github.repos.values())
-    github.latency = 0
+    while github.repo("demo-org/climate-hub-image") is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the held request completes on the server, as GitHub's would
     result = fleet("apply", "--json")
     assert result.returncode == 0, result.stderr
     assert sorted(github.repos) == sorted(f"demo-org/{r}" for r in REPOS)
@@ -248,6 +254,57 @@ def test_an_interrupted_apply_is_finished_by_the_next_run(fleet, github):
         log = subprocess.run(["git", "--git-dir", str(repo.bare), "log", "--oneline", "main"], capture_output=True, text=True).stdout
         assert len(log.splitlines()) == 1  # pushed once, nothing duplicated
     assert github.requests().count("POST /orgs/demo-org/repos") == 3  # each created once, over both runs
+
+
+def test_a_long_retry_after_stops_the_run_and_says_when_to_resume(fleet, github):
+    github.inject("PUT", r"/actions/secrets/QUAY_PASSWORD$", 403, retry_after=3600)
+    result = fleet("apply")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "error: stopped: " in result.stderr and "asks to wait 3600 s" in result.stderr
+    assert "run again after" in result.stderr and "(or pass --wait)" in result.stderr
+    assert f"Resume with: hub-image fleet apply {fleet.manifest}" in result.stderr
+    assert "climate-hub-image" in result.stdout  # the table of what was done
+    github.clear_log()
+    again = fleet("apply", "--json")
+    assert again.returncode == 0, again.stderr
+    assert all(github.repo(f"demo-org/{r}").secrets["QUAY_PASSWORD"] == "fleet-secret" for r in REPOS)
+
+
+def test_a_short_retry_after_is_waited_out_visibly(fleet, github):
+    github.inject("PUT", r"/actions/secrets/QUAY_PASSWORD$", 403, retry_after=5)
+    result = fleet("apply", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "waiting 5 s, until" in result.stderr and "GitHub's rate limit asks to" in result.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"GITHUB_TOKEN": "ghp_not_a_token"}, "Error: checking the token: GitHub refused the token (401"),
+    ({"GITHUB_API_URL": "http://127.0.0.1:9"}, "Error: checking the token: could not reach GitHub at http://127.0.0.1:9"),
+])
+def test_a_bad_token_or_an_unreachable_api_is_one_line(fleet, github, env, message):
+    result = fleet("apply", env_extra=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and message in result.stderr, result.stderr
+    assert writes(github) == []
+
+
+def test_a_failed_organisation_secret_write_is_one_line_after_the_table(fleet, github):
+    github.inject("PUT", r"^/orgs/demo-org/actions/secrets/", 422, times=10)
+    result = fleet("apply", text=MANIFEST + "org_secrets: true\n")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "setting the organisation secrets: GitHub rejected it (422" in result.stdout
+    assert all(r in result.stdout for r in REPOS)  # the per-image table is printed
+    assert f"resume with: hub-image fleet apply {fleet.manifest}" in result.stderr
+
+
+def test_a_run_beyond_the_hourly_limit_says_so_before_it_starts(fleet, github):
+    result = fleet("apply", env_extra={"HUB_IMAGE_WRITES_PER_HOUR": "5"})
+    assert result.returncode == 1
+    assert "this run needs 9 writes, more than GitHub's 5 an hour: it would take about 1.8 h; run it with --wait" \
+        in result.stderr
+    assert writes(github) == []
 
 
 def test_apply_stays_under_githubs_write_limit(fleet, github, tmp_path):

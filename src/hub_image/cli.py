@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -197,7 +199,7 @@ def fleet() -> None:
     """Many hub image repos from one manifest (see README)."""
 
 
-def _load_fleet(manifest: str, template: str | None, workers: int = 8):
+def _load_fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = False):
     from . import fleet as fleet_mod
 
     template_dir = _template_dir(template)
@@ -211,7 +213,19 @@ def _load_fleet(manifest: str, template: str | None, workers: int = 8):
         token = github.read_token()
     except github.SetupError as exc:
         _fail(str(exc))
-    return fleet_mod, fleet_mod.Fleet(loaded, template_dir, token, workers=workers)
+
+    def on_wait(seconds: float) -> None:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
+        click.echo(f"waiting {seconds:.0f} s, until {until}: GitHub's rate limit asks to (Ctrl-C stops; a re-run resumes)",
+                   err=True)
+
+    runner = fleet_mod.Fleet(loaded, template_dir, token, workers=workers, max_wait=float("inf") if wait else None,
+                             on_wait=on_wait)
+    return fleet_mod, runner
+
+
+def _resume(verb: str, manifest: str, template: str | None) -> str:
+    return shlex.join(["hub-image", "fleet", verb, manifest] + (["--template", template] if template else []))
 
 
 def _run_with_progress(what: str, total: int, work, as_json: bool):
@@ -225,13 +239,14 @@ def _run_with_progress(what: str, total: int, work, as_json: bool):
         return work(lambda p: progress.advance(task))
 
 
-def _report(fleet_mod, runner, plans, as_json: bool, verb: str) -> None:
+def _report(fleet_mod, runner, plans, as_json: bool, verb: str, resume: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     rows = fleet_mod.summary(plans)
     if as_json:
-        click.echo(json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes}, indent=2))
+        click.echo(json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes},
+                              indent=2))
     else:
         table = Table(title=f"{verb}: {runner.manifest.owner} ({len(rows)} images)")
         for column in ("repository", "status", "what"):
@@ -243,7 +258,12 @@ def _report(fleet_mod, runner, plans, as_json: bool, verb: str) -> None:
             click.echo(line)
         if all(r["status"] in ("unchanged",) for r in rows) and not runner.org_changes:
             click.echo("Everything is as the manifest says; nothing was changed.")
-    if any(r["status"] == "failed" for r in rows):
+    if runner.stop_reason:
+        click.echo(f"error: stopped: {runner.stop_reason}", err=True)
+        click.echo(f"Resume with: {resume}", err=True)
+        raise SystemExit(1)
+    if runner.org_failed or any(r["status"] == "failed" for r in rows):
+        click.echo(f"Some steps failed (see above); once fixed, resume with: {resume}", err=True)
         raise SystemExit(1)
 
 
@@ -251,20 +271,25 @@ def _report(fleet_mod, runner, plans, as_json: bool, verb: str) -> None:
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @click.option("--template", help="The hub-image template checkout to render from.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-def fleet_plan(manifest, template, as_json) -> None:
+@click.option("--wait", is_flag=True, help="Wait as long as GitHub's rate limits ask (default: stop after 5 minutes).")
+def fleet_plan(manifest, template, as_json, wait) -> None:
     """Read GitHub and print, per image, what `apply` would do. Changes nothing."""
-    fleet_mod, runner = _load_fleet(manifest, template)
+    fleet_mod, runner = _load_fleet(manifest, template, wait=wait)
+    resume = _resume("plan", manifest, template)
     try:
         runner.prepare()
         plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
-        if runner.manifest.org_secrets:
+        if runner.manifest.org_secrets and not runner.stop_reason:
             runner.org_changes = [text for _, text in runner.org_secret_changes(plans, apply=False)]
     except github.SetupError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted; nothing was changed. Run again: {resume}", err=True)
+        raise SystemExit(130)
     for p in plans:
         if p.status == "planned":
             p.status, p.detail = ("planned" if p.actions else "unchanged"), p.describe()
-    _report(fleet_mod, runner, plans, as_json, "plan")
+    _report(fleet_mod, runner, plans, as_json, "plan", resume)
 
 
 @fleet.command(name="apply")
@@ -272,20 +297,34 @@ def fleet_plan(manifest, template, as_json) -> None:
 @click.option("--template", help="The hub-image template checkout to render from.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
-def fleet_apply(manifest, template, as_json, workers) -> None:
+@click.option("--wait", is_flag=True, help="Wait as long as GitHub's limits ask, with a countdown (default: stop "
+              "when a wait would pass 5 minutes, and say when to resume).")
+def fleet_apply(manifest, template, as_json, workers, wait) -> None:
     """Create, push and configure every image repo of MANIFEST; safe to run again."""
-    fleet_mod, runner = _load_fleet(manifest, template, workers)
+    fleet_mod, runner = _load_fleet(manifest, template, workers, wait)
+    resume = _resume("apply", manifest, template)
     try:
         runner.prepare()
         plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
-        missing = sorted(n for n in runner.needed_secrets([p for p in plans if p.status == "planned"]) if not os.environ.get(n))
+        if runner.stop_reason:
+            _report(fleet_mod, runner, plans, as_json, "apply", resume)
+        planned = [p for p in plans if p.status == "planned"]
+        missing = sorted(n for n in runner.needed_secrets(planned) if not os.environ.get(n))
         if missing:
             _fail(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
+        writes, per_hour = runner.writes_needed(planned), runner.pacer.writes_per_hour()
+        if writes > per_hour:
+            hours = runner.pacer.hours_for(writes)
+            if not wait:
+                _fail(f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take about "
+                      f"{hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest")
+            click.echo(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h", err=True)
         runner.secrets = {n: os.environ[n] for n in runner.needed_secrets(plans)}
         plans = _run_with_progress("applying", len(plans), lambda done: runner.apply(plans, done), as_json)
     except github.SetupError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo("Interrupted: run the same command again to finish; nothing is duplicated.", err=True)
-        raise SystemExit(130)
-    _report(fleet_mod, runner, plans, as_json, "apply")
+        click.echo(f"Interrupted: no write was left half-done (GitHub holds the state). Resume with: {resume}", err=True)
+        sys.stderr.flush()
+        os._exit(130)  # workers still waiting on a request must not hold the exit
+    _report(fleet_mod, runner, plans, as_json, "apply", resume)

@@ -18,13 +18,14 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import requests
 from github import Github, GithubException
+from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Repository import Repository
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -38,6 +39,8 @@ from .render import render, template_defaults
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
 SECRET_WORDS = ("password", "token", "secret", "key")
 WORKFLOW_PATH = ".github/workflows/build.yaml"
+#: Seconds that requests in flight get to finish after Ctrl-C.
+INTERRUPT_GRACE = 3.0
 
 
 class ManifestError(Exception):
@@ -233,6 +236,7 @@ class Pacer:
         self.slots: list[list[float]] = []  # [end time]; inf while the request is in flight
         self.lock = threading.Lock()
         self.waited = 0.0
+        self.stop = threading.Event()  # set on Ctrl-C: no write starts any more
 
     @classmethod
     def github(cls, minute: float | None = None, per_minute: int | None = None, per_hour: int | None = None) -> "Pacer":
@@ -272,7 +276,16 @@ class Pacer:
                     self.slots.append(slot)
                     return slot
             self.waited += wait
-            time.sleep(min(wait, 1.0) + 0.001)
+            if self.stop.wait(min(wait, 1.0) + 0.001):
+                raise KeyboardInterrupt
+
+    def writes_per_hour(self) -> int:
+        longest = max(seconds for _, seconds in self.windows)
+        return min(count for count, seconds in self.windows if seconds == longest)
+
+    def hours_for(self, writes: int) -> float:
+        """Hours the hourly window alone needs for ``writes`` (in GitHub's time)."""
+        return writes / self.writes_per_hour()
 
 
 # --- plan and apply ------------------------------------------------------------------
@@ -309,12 +322,23 @@ class Fleet:
     _local: threading.local = field(default_factory=threading.local)
     user_login: str = ""
     org_changes: list[str] = field(default_factory=list)
+    org_failed: bool = False
+    max_wait: float | None = None  # longest wait GitHub may ask for; inf: any (--wait)
+    on_wait: Callable[[float], None] | None = None
+    stop_reason: str = ""  # why the run stopped early (a wait longer than max_wait)
 
     def prepare(self) -> None:
-        """Check the token once (GET /user): who it is, and its scopes."""
-        me = self.client().get_user()
-        self.user_login = me.login
-        scopes = self.client().oauth_scopes
+        """Check the token once (GET /user): who it is, and its scopes.  Any failure is
+        one line (:class:`SetupError`)."""
+        step = "checking the token"
+        try:
+            me = self.client().get_user()
+            self.user_login = me.login
+            scopes = self.client().oauth_scopes
+        except GithubException as exc:
+            raise gh_setup.SetupError(gh_setup.explain(exc, step, self.manifest.owner)) from None
+        except requests.RequestException as exc:
+            raise gh_setup.SetupError(f"{step}: {gh_setup.describe_network_error(exc, self.client().requester.base_url)}") from None
         if scopes is not None:
             need = {"repo", "workflow"} | ({"admin:org"} if self.manifest.org_secrets else set())
             missing = sorted(need - set(scopes))
@@ -330,7 +354,8 @@ class Fleet:
     def client(self) -> Github:
         if not hasattr(self._local, "gh"):
             self._local.gh = gh_setup.client(self.token, self.api_url, {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0",
-                                                                       "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"})
+                                                                       "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"},
+                                             max_wait=self.max_wait, on_wait=self.on_wait, stop=self.pacer.stop)
         return self._local.gh
 
     # --- reading ---
@@ -402,8 +427,24 @@ class Fleet:
                 p.status, p.detail = "unchanged", "nothing to do"
         self._each(self.apply_image, on_done, "applying", [p for p in todo if p.actions])
         if self.manifest.org_secrets:
-            self.org_changes = self.apply_org_secrets(plans)
+            try:
+                self.org_changes = self.apply_org_secrets(plans)
+            except GithubException as exc:
+                self.org_failed = True
+                self.org_changes = [gh_setup.explain(exc, "setting the organisation secrets", self.manifest.owner)]
+            except requests.RequestException as exc:
+                self.org_failed = True
+                self.org_changes = [f"setting the organisation secrets: {gh_setup.describe_network_error(exc)}"]
         return plans
+
+    def writes_needed(self, plans: list[ImagePlan]) -> int:
+        """Content-creating requests ``apply`` will send for ``plans`` (at most)."""
+        per_action = {"create": 1, "configure": 1}
+        writes = sum(per_action.get(a, 0) for p in plans for a in p.actions)
+        writes += sum(len(p.missing_secrets) for p in plans)
+        if self.manifest.org_secrets:
+            writes += len(self.manifest.secret_names())
+        return writes
 
     def apply_org_secrets(self, plans: list[ImagePlan]) -> list[str]:
         return [text for _, text in self.org_secret_changes(plans, apply=True)]
@@ -449,23 +490,37 @@ class Fleet:
     def _each(self, fn, on_done, verb: str, items: list | None = None) -> list:
         items = list(self.manifest.images) if items is None else items
         results: list = [None] * len(items)
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
-            try:
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    on_done(results[futures[future]])
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                raise
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                on_done(results[futures[future]])
+        except KeyboardInterrupt:
+            # Ctrl-C: no new image, no new write, no wait goes on; requests already sent
+            # get a few seconds to finish.  GitHub holds the state, so a re-run completes.
+            self.pacer.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait([f for f in futures if f.running()], timeout=INTERRUPT_GRACE)
+            raise
+        pool.shutdown(wait=True)
         return results
 
     def _guard(self, fn, item, verb: str):
         plan = item if isinstance(item, ImagePlan) else ImagePlan(item)
         full_name = f"{self.manifest.owner}/{plan.image.repo_name}"
+        if self.pacer.stop.is_set():
+            plan.status, plan.detail = "interrupted", "not started"
+            return plan
         try:
             return fn(item)
+        except KeyboardInterrupt:
+            plan.status, plan.detail = "interrupted", f"{verb}: stopped"
+        except RateLimitExceededExceedsMaxWait as exc:
+            # A wait longer than allowed stops the whole run, not just this image.
+            self.stop_reason = self.stop_reason or gh_setup.explain(exc, verb, self.manifest.owner)
+            self.pacer.stop.set()
+            plan.status, plan.detail = "interrupted", f"{verb}: stopped (rate limit)"
         except GithubException as exc:
             plan.status, plan.detail = "failed", gh_setup.explain(exc, verb, full_name)
         except (gh_setup.SetupError, gh_setup.GitError, workflow.WorkflowError) as exc:

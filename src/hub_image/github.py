@@ -17,6 +17,8 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +26,14 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Repository import Repository
 
 from . import registries
 
 DEFAULT_API_URL = "https://api.github.com"
+#: The longest wait GitHub may ask for (retry-after, rate-limit reset) before a run stops.
+DEFAULT_MAX_WAIT = 300.0
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "hub-image", "GIT_AUTHOR_EMAIL": "hub-image@users.noreply.github.com"}
 
@@ -124,16 +129,53 @@ def _tty() -> bool:
         return False
 
 
-def client(token: str, api_url: str | None = None, environ: dict | None = None) -> Github:
+class BoundedRetry(GithubRetry):
+    """PyGithub's retry, with every wait bounded: a ``retry-after`` (or rate-limit reset)
+    longer than ``max_rate_limit_wait`` raises instead of sleeping; shorter waits are
+    announced through ``on_wait(seconds)`` and end early when ``stop`` is set."""
+
+    def __init__(self, on_wait=None, stop: threading.Event | None = None, **kwargs):
+        self.on_wait = on_wait
+        self.stop = stop
+        super().__init__(**kwargs)
+
+    def new(self, **kw):
+        kw.update(on_wait=self.on_wait, stop=self.stop)
+        return super().new(**kw)
+
+    def sleep_for_retry(self, response=None) -> bool:
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if retry_after is None:
+            return False
+        if self.max_rate_limit_wait is not None and retry_after > self.max_rate_limit_wait:
+            raise RateLimitExceededExceedsMaxWait(response.status, {"message": "retry-after"}, dict(response.headers),
+                                                  wait=retry_after)
+        if self.on_wait and retry_after >= 5:
+            self.on_wait(retry_after)
+        deadline = time.monotonic() + retry_after
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stop is not None and self.stop.wait(min(left, 1.0)):
+                raise KeyboardInterrupt
+            if self.stop is None:
+                time.sleep(min(left, 1.0))
+        return True
+
+
+def client(token: str, api_url: str | None = None, environ: dict | None = None, *, max_wait: float | None = None,
+           on_wait=None, stop: threading.Event | None = None) -> Github:
     """A PyGithub client.  ``HUB_IMAGE_SECONDS_BETWEEN_REQUESTS`` / ``…_WRITES`` override
-    PyGithub's pacing (0.25 s and 1 s), e.g. 0 against a local emulator."""
+    PyGithub's pacing (0.25 s and 1 s), e.g. 0 against a local emulator.  A wait GitHub
+    asks for that is longer than ``max_wait`` seconds (default ``HUB_IMAGE_MAX_WAIT``,
+    300) raises :class:`RateLimitExceededExceedsMaxWait`; ``max_wait=inf`` waits."""
     env = os.environ if environ is None else environ
+    bound = float(env.get("HUB_IMAGE_MAX_WAIT", DEFAULT_MAX_WAIT)) if max_wait is None else max_wait
     return Github(
         auth=Auth.Token(token),
         base_url=(api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
         seconds_between_requests=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_REQUESTS", 0.25)),
         seconds_between_writes=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_WRITES", 1.0)),
-        retry=GithubRetry(total=5, secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60))),
+        retry=BoundedRetry(total=5, secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60)),
+                           max_rate_limit_wait=None if bound == float("inf") else bound, on_wait=on_wait, stop=stop),
         lazy=True,  # no request until an answer is needed: we fetch only what we use
     )
 
@@ -144,6 +186,11 @@ def client(token: str, api_url: str | None = None, environ: dict | None = None) 
 def explain(exc: GithubException, action: str, full_name: str) -> str:
     """One line for a GitHub error: what was being done, and what to do about it."""
     status = exc.status
+    if isinstance(exc, RateLimitExceededExceedsMaxWait):
+        wait = int(exc.wait + 0.999)
+        at = time.strftime("%H:%M UTC", time.gmtime(time.time() + wait))
+        return (f"{action}: GitHub's rate limit asks to wait {wait} s, longer than hub-image waits unasked; "
+                f"run again after {at} (or pass --wait)")
     message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
     accepted = (exc.headers or {}).get("x-accepted-oauth-scopes", "")
     if status == 401:

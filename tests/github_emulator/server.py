@@ -111,6 +111,7 @@ class GitHubEmulator:
         self.violations: list[str] = []
         self.rate_limit_violations = 0
         self.faults: list[Fault] = []
+        self.holds: list[tuple[str, re.Pattern, threading.Event, threading.Event]] = []
         self._writes: deque[float] = deque()
         self._in_flight = 0
         self.max_in_flight_seen = 0
@@ -152,6 +153,15 @@ class GitHubEmulator:
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path), status, times, retry_after, after, dict(headers or {})))
 
+    def hold(self, method: str, path: str) -> tuple[threading.Event, threading.Event]:
+        """Hold the next request matching ``method`` and ``path`` before answering it:
+        returns (arrived, release).  Lets a test act while a request is in flight,
+        whatever the machine's speed."""
+        arrived, release = threading.Event(), threading.Event()
+        with self.lock:
+            self.holds.append((method.upper(), re.compile(path), arrived, release))
+        return arrived, release
+
     def requests(self) -> list[str]:
         return [f"{m} {p}" for m, p, _ in self.log]
 
@@ -177,6 +187,8 @@ class GitHubEmulator:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        for _, _, _, release in self.holds:
+            release.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -271,6 +283,12 @@ class _Handler(BaseHTTPRequestHandler):
         with emu.lock:
             emu.log.append((method, path, 0))
             index = len(emu.log) - 1
+            held = next((h for h in emu.holds if h[0] == method and h[1].search(path)), None)
+            if held:
+                emu.holds.remove(held)
+        if held:
+            held[2].set()
+            held[3].wait(60)
         status, payload, headers = self._guarded(op, method, path, body, concurrent)
         with emu.lock:
             emu.log[index] = (method, path, status)
