@@ -14,6 +14,8 @@ from github_emulator.server import GitHubEmulator
 TOKEN = "ghp_TESTTOKENdo-not-leak-0123456789"
 SENTINEL = "quay-robot-SENTINEL-7f3a9c"
 ROBOT = "demo-org+builder"
+#: A service account's JSON key: several lines, as Google hands it out.
+JSON_KEY = '{\n  "type": "service_account",\n  "project_id": "my-project",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"\n}\n'
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_create_makes_the_repo_pushes_main_and_sets_secrets(run_cookiecutter, gh
     clone = git_clone(repo.bare.as_uri(), tmp_path / "clone")
     assert tree(clone) == tree(project)
     assert 'IMAGE_NAME: "demo-org/climate-image"' in (clone / ".github/workflows/build.yaml").read_text()
-    assert subprocess.run(["git", "-C", str(project), "remote", "get-url", "origin"], capture_output=True, text=True).stdout.strip() == repo.bare.as_uri()
+    assert subprocess.run(["git", "-C", str(project), "remote", "get-url", "origin"], capture_output=True, text=True).stdout.strip() == github.clone_url(repo)
     assert "done: pushed" in result.stdout and "is set up" in result.stdout
 
 
@@ -291,12 +293,13 @@ def test_setup_sets_exactly_the_secrets_the_registry_needs(run_cookiecutter, gh_
     from hub_image import registries
 
     names = registries.get(registry).secrets
-    env = {**gh_env, **{name: f"{name.lower()}-value" for name in names}}
+    values = {name: JSON_KEY if name == "GCP_SA_KEY" else f"{name.lower()}-value" for name in names}
+    env = {**gh_env, **values}
     repo = github.add_repo("demo-org", "climate-image")
     result = generate(run_cookiecutter, env, github_setup="secrets", github_owner="demo-org", registry=registry,
                       **REGISTRY_ANSWERS[registry])
     assert result.returncode == 0, result.stderr
-    assert repo.secrets == {name: f"{name.lower()}-value" for name in names}
+    assert repo.secrets == values
     if not names:  # ghcr.io: the workflow's own GITHUB_TOKEN; nothing to fetch or set
         assert github.requests() == ["GET /repos/demo-org/climate-image"]
 
@@ -308,13 +311,13 @@ def test_a_terminal_user_is_asked_for_the_password_without_echo(gh_env, github, 
 
     from conftest import TEMPLATE, tool
 
-    env = {k: v for k, v in gh_env.items() if k != "QUAY_PASSWORD"}
+    env = {k: v for k, v in gh_env.items() if k not in ("QUAY_USERNAME", "QUAY_PASSWORD")}
     args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out"), "repo_name=climate-image",
             "github_owner=demo-org", "github_setup=create", "image_name=demo-org/climate-image"]
     pid, fd = pty.fork()
     if pid == 0:  # the child: cookiecutter on a terminal
         os.execve(args[0], args, env)
-    seen, answered = b"", False
+    seen, answered, named = b"", False, False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
@@ -327,11 +330,104 @@ def test_a_terminal_user_is_asked_for_the_password_without_echo(gh_env, github, 
         if not chunk:
             break
         seen += chunk
+        if not named and b"QUAY_USERNAME: " in seen:
+            os.write(fd, ROBOT.encode() + b"\n")
+            named = True
         if not answered and b"QUAY_PASSWORD (hidden): " in seen:
             os.write(fd, SENTINEL.encode() + b"\n")
             answered = True
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     assert answered, seen.decode(errors="replace")
-    assert SENTINEL.encode() not in seen  # not echoed
-    assert github.repo("demo-org/climate-image").secrets["QUAY_PASSWORD"] == SENTINEL
+    assert SENTINEL.encode() not in seen  # the password is not echoed
+    assert seen.count(ROBOT.encode()) >= 1  # the user name is: a typo can be seen
+    assert github.repo("demo-org/climate-image").secrets == {"QUAY_USERNAME": ROBOT, "QUAY_PASSWORD": SENTINEL}
+
+
+def _hub_image(env: dict, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    from conftest import tool
+
+    return subprocess.run([tool("hub-image"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_hub_image_github_takes_the_repository_from_origin(run_cookiecutter, gh_env, github, tmp_path):
+    assert generate(run_cookiecutter, gh_env, github_setup="create", github_owner="demo-org").returncode == 0
+    project = tmp_path / "out" / "climate-image"
+    github.repo("demo-org/climate-image").secrets.clear()
+    result = _hub_image(gh_env, "github", str(project), "--secrets-only")  # no --owner: origin says
+    assert result.returncode == 0, result.stderr
+    assert github.repo("demo-org/climate-image").secrets == {"QUAY_USERNAME": ROBOT, "QUAY_PASSWORD": SENTINEL}
+    github.clear_log()
+    refused = _hub_image(gh_env, "github", str(project), "--owner", "alice")
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "--owner alice disagrees with origin (" in refused.stderr and "which is demo-org/climate-image" in refused.stderr
+    assert github.requests() == [] and "alice/climate-image" not in github.repos
+
+
+def test_without_origin_or_recorded_answers_the_owner_is_needed(run_cookiecutter, gh_env, github, tmp_path):
+    assert generate(run_cookiecutter, gh_env).returncode == 0
+    result = _hub_image(gh_env, "github", str(tmp_path / "out" / "climate-image"))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "--owner: this repo has no GitHub origin and no recorded answers" in result.stderr
+    assert github.requests() == []
+
+
+def test_an_origin_elsewhere_is_never_rewritten_and_nothing_is_created(run_cookiecutter, gh_env, github, tmp_path):
+    assert generate(run_cookiecutter, gh_env).returncode == 0
+    project = tmp_path / "out" / "climate-image"
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run(["git", "remote", "add", "origin", "https://gitlab.example/climate/image.git"], cwd=project, check=True)
+    result = _hub_image(gh_env, "github", str(project), "--owner", "demo-org")
+    assert result.returncode == 1
+    assert "origin is https://gitlab.example/climate/image.git, not demo-org/climate-image" in result.stderr
+    assert "Resume with: hub-image github" in result.stderr and "Traceback" not in result.stderr
+    assert github.repo("demo-org/climate-image") is None
+    origin = subprocess.run(["git", "remote", "get-url", "origin"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert origin == "https://gitlab.example/climate/image.git"
+
+
+def test_secrets_are_set_before_the_first_push_over_https_with_the_token(run_cookiecutter, gh_env, github):
+    assert generate(run_cookiecutter, gh_env, github_setup="create", github_owner="demo-org").returncode == 0
+    requests = github.requests()
+    (push,) = [(event, before) for event, before in github.git_log if event.startswith("push")]
+    assert push[0] == "push demo-org/climate-image"
+    secret_puts = [i for i, r in enumerate(requests) if r.startswith("PUT /repos/demo-org/climate-image/actions/secrets/")]
+    assert len(secret_puts) == 2 and max(secret_puts) < push[1]  # both secrets before the push
+
+
+def test_the_emulator_refuses_a_push_without_the_token(github, tmp_path):
+    """What makes the test above meaningful: the git endpoint checks the token."""
+    github.add_repo("demo-org", "locked")
+    work = tmp_path / "work"
+    work.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=work, check=True)
+    url = f"{github.url}/demo-org/locked.git"
+    result = subprocess.run(["git", "push", "-q", url, "main"], cwd=work, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)})
+    assert result.returncode != 0
+    assert "refused push demo-org/locked" in [event for event, _ in github.git_log]
+
+
+def test_a_json_key_is_read_whole_from_a_file_and_a_first_line_is_refused(run_cookiecutter, gh_env, github, tmp_path):
+    answers = {"registry": "artifact-registry", "registry_host": "us-central1-docker.pkg.dev/my-project"}
+    assert generate(run_cookiecutter, gh_env, **answers).returncode == 0
+    project = tmp_path / "out" / "climate-image"
+    github.add_repo("demo-org", "climate-image")
+    key = tmp_path / "key.json"
+    key.write_text(JSON_KEY)
+    result = _hub_image({**gh_env, "GCP_SA_KEY_FILE": str(key)}, "github", str(project), "--owner", "demo-org", "--secrets-only")
+    assert result.returncode == 0, result.stderr
+    assert github.repo("demo-org/climate-image").secrets == {"GCP_SA_KEY": JSON_KEY}  # every line of it
+    pasted = _hub_image({**gh_env, "GCP_SA_KEY": "{"}, "github", str(project), "--owner", "demo-org", "--secrets-only")
+    assert pasted.returncode == 1
+    assert "GCP_SA_KEY is not a whole JSON key: it looks like the first line of a pasted key; give the key file with " \
+           "GCP_SA_KEY_FILE=path/to/key.json" in pasted.stderr
+
+
+def test_messages_use_the_clis_words(run_cookiecutter, gh_env, github, tmp_path):
+    assert generate(run_cookiecutter, gh_env).returncode == 0
+    result = _hub_image(gh_env, "github", str(tmp_path / "out" / "climate-image"), "--owner", "demo-org", "--secrets-only")
+    assert result.returncode == 1
+    assert "demo-org/climate-image does not exist on GitHub; create it first, or run without --secrets-only" in result.stderr
+    assert "github_setup" not in result.stderr

@@ -71,8 +71,8 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
 
 @main.command(name="github")
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
-@click.option("--owner", required=True, help="GitHub user or organisation that owns the repository.")
-@click.option("--repo-name", help="Repository name (default: the directory's name).")
+@click.option("--owner", help="GitHub user or organisation (default: from origin, or the recorded answers).")
+@click.option("--repo-name", help="Repository name (default: from origin, the recorded answers, or the directory's name).")
 @click.option("--secrets-only", is_flag=True, help="The repository exists: only set its secrets.")
 @click.option("--visibility", type=click.Choice(["public", "private"]), default="public", show_default=True,
               help="Visibility of a repository this creates.")
@@ -81,12 +81,15 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
               help="Which registry's secrets to set (default: from the workflow's DOCKER_REGISTRY).")
 @click.option("--template", "is_template", is_flag=True, help="Mark the repository as a template for other communities.")
 def github_command(path, owner, repo_name, secrets_only, visibility, description, registry, is_template) -> None:
-    """Create (or adopt) the GitHub repository of a generated image repo at PATH, push
-    it to main, and set its registry secrets; or, with --secrets-only, set the secrets.
+    """Create (or adopt) the GitHub repository of a generated image repo at PATH, set its
+    registry secrets and push it to main; or, with --secrets-only, set the secrets.
 
-    The token comes from GITHUB_TOKEN or GH_TOKEN, the API from GITHUB_API_URL, the
-    registry credentials from the environment (for quay.io QUAY_USERNAME and
-    QUAY_PASSWORD) or a hidden prompt.  Safe to run again: it finishes what is left.
+    The repository is the one origin points at (or the recorded answers name); --owner
+    and --repo-name are needed only when neither exists.  The token comes from
+    GITHUB_TOKEN or GH_TOKEN, the API from GITHUB_API_URL, the registry credentials from
+    the environment (for quay.io QUAY_USERNAME and QUAY_PASSWORD; a multi-line key from
+    the file NAME_FILE names) or the terminal (user names visibly, passwords hidden).
+    Safe to run again: it finishes what is left.
     """
     project = Path(path).resolve()
     if registry is None:
@@ -95,18 +98,24 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
         except workflow.WorkflowError:
             registry = registries.CHOICES[0]
     try:
-        validate_repo_name(repo_name or project.name)
-        validate_github_owner(owner)
+        if owner:
+            validate_github_owner(owner)
+        if repo_name:
+            validate_repo_name(repo_name)
+        owner, repo_name = github.identify(project, owner, repo_name)
+        validate_repo_name(repo_name)
     except AnswerError as exc:
         _fail(f"--{'repo-name' if exc.field == 'repo_name' else 'owner'}: {exc.message}")
+    except github.SetupError as exc:
+        _fail(str(exc))
     request = github.Request(
-        project_dir=project, owner=owner, repo_name=repo_name or project.name,
+        project_dir=project, owner=owner, repo_name=repo_name,
         mode="secrets" if secrets_only else "create", description=description,
-        private=visibility == "private", registry=registry, is_template=is_template,
+        private=visibility == "private", registry=registry, is_template=is_template, from_cli=True,
     )
     if is_template:
         try:
-            pushes = workflow.read_settings(project).image_name
+            pushes = workflow.read(project).image_name
         except workflow.WorkflowError as exc:
             _fail(str(exc))
         if pushes:

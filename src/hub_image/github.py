@@ -58,6 +58,7 @@ class Request:
     private: bool = False
     registry: str = "quay.io"
     is_template: bool = False
+    from_cli: bool = False  # messages name the CLI's options, not cookiecutter's answers
 
     @property
     def full_name(self) -> str:
@@ -99,26 +100,57 @@ def read_token(environ: dict | None = None) -> str:
 def credentials_available(registry: str, environ: dict | None = None, interactive: bool | None = None) -> list[str]:
     """The environment variables still missing for ``registry`` that no prompt can ask for."""
     env = os.environ if environ is None else environ
-    missing = [var for var in registries.secret_sources(registry).values() if not env.get(var)]
+    missing = [var for var in registries.secret_sources(registry).values() if not env.get(var) and not env.get(f"{var}_FILE")]
     if interactive is None:
         interactive = _tty()
     return [] if interactive else missing
 
 
 def read_credentials(registry: str, environ: dict | None = None) -> dict[str, str]:
-    """Secret name -> value for ``registry``: from the environment, else a hidden prompt."""
+    """Secret name -> value for ``registry``: from the environment (``NAME``, or the file
+    ``NAME_FILE`` names, for a multi-line value such as a JSON key), else asked on the
+    terminal: a user name visibly, a password or token hidden.  A multi-line secret is
+    never asked for (a terminal gives one line of it)."""
     env = os.environ if environ is None else environ
+    reg = registries.get(registry)
     values = {}
     for secret, var in registries.secret_sources(registry).items():
         value = env.get(var, "")
+        if not value and env.get(f"{var}_FILE"):
+            try:
+                value = Path(env[f"{var}_FILE"]).read_text()
+            except OSError as exc:
+                raise SetupError(f"{var}_FILE: cannot read {env[f'{var}_FILE']} ({exc.strerror})") from None
+        multiline = secret in reg.multiline_secrets
         if not value:
             if not _tty():
                 raise SetupError(f"{var} is not set; export it (the registry credential for {registry})")
-            value = getpass.getpass(f"{var} (hidden): ")
+            if multiline:
+                raise SetupError(f"{var} is several lines long; give it as a file: export {var}_FILE=path/to/key.json")
+            if secret in reg.visible_secrets:
+                value = input(f"{var}: ").strip()
+            else:
+                value = getpass.getpass(f"{var} (hidden): ")
             if not value:
                 raise SetupError(f"{var} is empty; give the registry credential for {registry}")
+        if multiline:
+            _check_json_key(var, value)
+        elif "\n" in value.strip():
+            raise SetupError(f"{var} has several lines; a {registry} credential is one line (check the value)")
         values[secret] = value
     return values
+
+
+def _check_json_key(var: str, value: str) -> None:
+    import json
+
+    try:
+        ok = isinstance(json.loads(value), dict)
+    except ValueError:
+        ok = False
+    if not ok:
+        first = "it looks like the first line of a pasted key; " if value.strip() in ("{", "") else ""
+        raise SetupError(f"{var} is not a whole JSON key: {first}give the key file with {var}_FILE=path/to/key.json")
 
 
 def _tty() -> bool:
@@ -231,6 +263,8 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
     step = "reading the repository"
     try:
         if req.mode == "create":
+            step = "checking origin"
+            check_origin(req.project_dir, req.owner, req.repo_name, gh.requester.base_url)
             step = "checking the token"
             me = gh.get_user()
             login = me.login  # GET /user
@@ -247,10 +281,8 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
             step = f"looking up {req.full_name}"
             repo = _get_repo(gh, req.full_name)
             if repo is None:
-                raise SetupError(
-                    f"{req.full_name} does not exist on GitHub; create it first, or choose github_setup=create",
-                    report.done,
-                )
+                how = "run without --secrets-only" if req.from_cli else "answer github_setup=create"
+                raise SetupError(f"{req.full_name} does not exist on GitHub; create it first, or {how}", report.done)
         report.html_url, report.clone_url = repo.html_url, repo.clone_url
         if req.is_template and not repo.is_template:
             step = "marking the repository as a template"
@@ -261,12 +293,13 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
                 f"your token has no admin rights on {req.full_name}, which setting secrets needs; ask an owner",
                 report.done,
             )
-        if req.mode == "create":
-            step = "pushing the project"
-            report.done += push_project(req.project_dir, repo.clone_url, token)
+        # Secrets first: the push starts the first build, which must be able to log in.
         step = "setting the registry secrets"
         set_secrets(repo, secrets)
         report.done.append(f"set secrets {', '.join(secrets)}")
+        if req.mode == "create":
+            step = "pushing the project"
+            report.done += push_project(req.project_dir, repo.clone_url, token)
     except GithubException as exc:
         raise SetupError(explain(exc, step, req.full_name), report.done) from None
     except GitError as exc:
@@ -368,9 +401,84 @@ def auth_env(url: str, token: str) -> dict[str, str]:
     }
 
 
+#: A remote URL: https://HOST/OWNER/NAME(.git), ssh://git@HOST/OWNER/NAME, git@HOST:OWNER/NAME.
+_REMOTE = re.compile(
+    r"^(?:(?:https?|ssh|git)://(?:[^@/]+@)?(?P<host>[^/]+)/|[^@/:]+@(?P<scp>[^:/]+):)"
+    r"(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$"
+)
+
+
+def parse_remote(url: str) -> tuple[str, str, str] | None:
+    """(host, owner, name) of a GitHub-style repository URL, lower-cased host; else None."""
+    match = _REMOTE.match(url.strip())
+    if not match:
+        return None
+    host = (match.group("host") or match.group("scp")).lower().split("@")[-1]
+    return host, match.group("owner"), match.group("name")
+
+
+def github_hosts(api_url: str | None = None) -> set[str]:
+    """The hosts whose remotes are repositories of this GitHub: github.com for
+    api.github.com, else the API's own host (GitHub Enterprise Server, the emulator)."""
+    host = urlsplit((api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)).netloc.lower()
+    return {"github.com"} if host == "api.github.com" else {host}
+
+
+def origin_url(project: Path) -> str | None:
+    result = subprocess.run(["git", "remote", "get-url", "origin"], cwd=project, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def recorded_answers(project: Path) -> dict:
+    """The answers the repo was generated with, where it records them (``.cruft.json``)."""
+    import json
+
+    try:
+        return dict(json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def identify(project: Path, owner: str | None, repo_name: str | None, api_url: str | None = None) -> tuple[str, str]:
+    """Which GitHub repository ``project`` is: its ``origin`` when that points at this
+    GitHub, else its recorded answers, else ``owner`` and ``repo_name`` (default: the
+    directory's name).  Options that disagree with what the repo knows are refused."""
+    found, source = None, ""
+    url = origin_url(project)
+    parsed = parse_remote(url) if url else None
+    if parsed and parsed[0] in github_hosts(api_url):
+        found, source = (parsed[1], parsed[2]), f"origin ({url})"
+    else:
+        recorded = recorded_answers(project)
+        if recorded.get("github_owner") and recorded.get("repo_name"):
+            found, source = (str(recorded["github_owner"]), str(recorded["repo_name"])), ".cruft.json"
+    if found:
+        for option, given, known in (("--owner", owner, found[0]), ("--repo-name", repo_name, found[1])):
+            if given and given.lower() != known.lower():
+                raise SetupError(f"{option} {given} disagrees with {source}, which is {found[0]}/{found[1]}; "
+                                 f"drop {option}, or fix {source.split(' ')[0]}")
+        return found
+    if not owner:
+        raise SetupError("--owner: this repo has no GitHub origin and no recorded answers (.cruft.json); "
+                         "pass --owner OWNER (and --repo-name NAME if it is not the directory's name)")
+    return owner, repo_name or project.name
+
+
+def check_origin(project: Path, owner: str, repo_name: str, api_url: str | None = None) -> None:
+    """Refuse, before anything is created, a project whose ``origin`` names another repository."""
+    url = origin_url(project) if (project / ".git").exists() else None
+    if url is None:
+        return
+    parsed = parse_remote(url)
+    if not parsed or parsed[0] not in github_hosts(api_url) or (parsed[1].lower(), parsed[2].lower()) != (owner.lower(), repo_name.lower()):
+        raise GitError(f"origin is {url}, not {owner}/{repo_name} on this GitHub; hub-image does not change it: "
+                       "point it there or remove it (git remote remove origin), and run again")
+
+
 def push_project(project: Path, clone_url: str, token: str) -> list[str]:
     """Make ``project`` a git repo with ``origin`` = ``clone_url`` and push ``main``,
-    unless the remote already has history (then it is left alone, and we say so)."""
+    unless the remote already has history (then it is left alone, and we say so).  An
+    ``origin`` that names another repository is never rewritten: that is an error."""
     done = []
     if not (project / ".git").exists():
         _git(project, "init", "--quiet", "--initial-branch=main")
@@ -378,13 +486,16 @@ def push_project(project: Path, clone_url: str, token: str) -> list[str]:
         _git(project, "add", "--all")
         _git(project, "commit", "--quiet", "--message", "Generated by hub-image")
         done.append("made the first commit")
-    remotes = _git(project, "remote").split()
-    if "origin" in remotes:
-        if _git(project, "remote", "get-url", "origin") != clone_url:
-            _git(project, "remote", "set-url", "origin", clone_url)
-    else:
+    origin = origin_url(project)
+    if origin is None:
         _git(project, "remote", "add", "origin", clone_url)
-    env = auth_env(clone_url, token)
+        origin = clone_url
+    elif origin != clone_url:
+        here, there = parse_remote(origin), parse_remote(clone_url)
+        if not here or not there or here[0] != there[0] or (here[1].lower(), here[2].lower()) != (there[1].lower(), there[2].lower()):
+            raise GitError(f"origin is {origin}, not {clone_url}; hub-image does not change it: point it there "
+                           f"(git remote set-url origin {clone_url}) or remove it, and run again")
+    env = auth_env(origin, token)
     remote_main = _git(project, "ls-remote", "origin", "refs/heads/*", env=env)
     head = _git(project, "rev-parse", "HEAD")
     if not remote_main:

@@ -28,6 +28,13 @@ class Registry:
     login: str = "inputs"
     #: Repository variables that switch the login to OIDC (no stored key), if offered.
     oidc_vars: tuple[str, ...] = ()
+    #: Secrets that are several lines long (a JSON key): read from a file, never a prompt.
+    multiline_secrets: tuple[str, ...] = ()
+
+    @property
+    def visible_secrets(self) -> tuple[str, ...]:
+        """The first of a pair is a user name or key id: asked visibly; the rest hidden."""
+        return self.secrets[:1] if len(self.secrets) == 2 else ()
     setup_hint: str = ""
 
     def full_host(self, registry_host: str = "") -> str:
@@ -54,6 +61,7 @@ REGISTRIES: dict[str, Registry] = {
         ),
         Registry(
             "artifact-registry", "Google Artifact Registry", login="gar", secrets=("GCP_SA_KEY",),
+            multiline_secrets=("GCP_SA_KEY",),
             oidc_vars=("GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT"),
             host_pattern=r"[a-z0-9]+(?:-[a-z0-9]+)*-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]",
             host_example="us-central1-docker.pkg.dev/my-project",

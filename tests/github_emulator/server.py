@@ -1,8 +1,9 @@
 """A stateful GitHub REST emulator on 127.0.0.1, held to GitHub's OpenAPI description.
 
 What it keeps: users and organisations, tokens with scopes, repositories (each with a
-bare git repository on disk as its `clone_url`, so `git push` and `git clone` are
-real), Actions secrets (sealed with a real NaCl key pair per repository and
+bare git repository on disk, served over git's smart HTTP protocol by `git
+http-backend` at its `clone_url`, so `git push` and `git clone` are real and a push
+authenticates with the token as on GitHub: `x-access-token` and the token, Basic), Actions secrets (sealed with a real NaCl key pair per repository and
 organisation, and decrypted on arrival, so tests compare plaintext), Actions
 variables, and organisation secrets with selected repositories.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import re
 import subprocess
 import threading
@@ -112,6 +114,8 @@ class GitHubEmulator:
         self.rate_limit_violations = 0
         self.faults: list[Fault] = []
         self.holds: list[tuple[str, re.Pattern, threading.Event, threading.Event]] = []
+        #: git's requests: ("push owner/name" / "fetch owner/name" / refusals, API requests before it)
+        self.git_log: list[tuple[str, int]] = []
         self._writes: deque[float] = deque()
         self._in_flight = 0
         self.max_in_flight_seen = 0
@@ -216,6 +220,9 @@ class GitHubEmulator:
         )
         return base
 
+    def clone_url(self, repo: Repo) -> str:
+        return f"{self.url}/{repo.full_name}.git"
+
     def repo_json(self, repo: Repo, login: str) -> dict:
         data = self.spec.instance(self.spec.schema("full-repository"))
         admin = self.can_admin(login, repo.owner)
@@ -224,7 +231,8 @@ class GitHubEmulator:
             owner=self.user_json(repo.owner), private=repo.private,
             visibility="private" if repo.private else "public", description=repo.description,
             url=f"{self.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}",
-            clone_url=repo.bare.as_uri(), git_url=repo.bare.as_uri(), ssh_url=repo.bare.as_uri(),
+            clone_url=self.clone_url(repo), git_url=self.clone_url(repo).replace("http", "git", 1),
+            ssh_url=f"git@github.example:{repo.full_name}.git",
             default_branch="main", is_template=repo.is_template, created_at=repo.created, updated_at=repo.created, pushed_at=repo.created,
             permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
         )
@@ -233,6 +241,9 @@ class GitHubEmulator:
 
 def decrypt(key: PrivateKey, encrypted_value: str) -> str:
     return SealedBox(key).decrypt(base64.b64decode(encrypted_value)).decode()
+
+
+_GIT_PATH = re.compile(r"^/([^/]+)/([^/]+)\.git(/.*)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -250,6 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
     # --- plumbing -------------------------------------------------------------
     def _handle(self):
         emu = self.emu
+        git = _GIT_PATH.match(urlsplit(self.path).path)
+        if git:
+            return self._git_http(*git.groups())
         with emu.lock:
             emu._in_flight += 1
             emu.max_in_flight_seen = max(emu.max_in_flight_seen, emu._in_flight)
@@ -261,6 +275,61 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with emu.lock:
                 emu._in_flight -= 1
+
+    def _git_http(self, owner: str, name: str, rest: str):
+        """git's smart HTTP protocol through `git http-backend`, with GitHub's rule: a
+        push needs a token that may write (Basic ``x-access-token:TOKEN``); a fetch of a
+        private repository needs one that may read."""
+        emu = self.emu
+        query = urlsplit(self.path).query
+        push = rest.endswith("git-receive-pack") or "service=git-receive-pack" in query
+        repo = emu.repo(f"{owner}/{name}")
+        login = None
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            user, _, token = base64.b64decode(auth[6:]).decode().partition(":")
+            login = emu.tokens.get(token, (None, None))[0]
+        if repo is None or (repo.private and not push and login is None):
+            emu.git_log.append((f"not found {owner}/{name}", len(emu.log)))
+            return self._raw(404, b"Repository not found.", "text/plain")
+        if push and (login is None or not emu.can_admin(login, repo.owner)):
+            emu.git_log.append((f"refused push {owner}/{name}", len(emu.log)))
+            return self._raw(401, b"Authentication required", "text/plain", {"WWW-Authenticate": 'Basic realm="GitHub"'})
+        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while (size := int(self.rfile.readline().strip() or b"0", 16)) > 0:
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            self.rfile.readline()
+        else:
+            body = self.rfile.read(length) if length else b""
+        env = {"PATH": os.environ.get("PATH", ""), "GIT_PROJECT_ROOT": str(emu.root / "git"), "GIT_HTTP_EXPORT_ALL": "1",
+               "PATH_INFO": f"/{owner}/{name}.git{rest}", "QUERY_STRING": query, "REQUEST_METHOD": self.command,
+               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
+               "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""), "REMOTE_USER": login or "",
+               "REMOTE_ADDR": "127.0.0.1", "GIT_HTTP_MAX_REQUEST_BUFFER": "100M"}
+        result = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
+        head, _, payload = result.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, {}
+        for line in head.decode().split("\r\n"):
+            key, _, value = line.partition(": ")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                headers[key] = value
+        if rest.endswith(("git-receive-pack", "git-upload-pack")) and self.command == "POST":
+            emu.git_log.append((f"{'push' if push else 'fetch'} {owner}/{name}", len(emu.log)))
+        self._raw(status, payload, headers.pop("Content-Type", "application/octet-stream"), headers)
+
+    def _raw(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     def _dispatch(self, concurrent: int):
         emu = self.emu
