@@ -1,23 +1,24 @@
-"""The `hub-image` command line."""
+"""The `hub-image` command line: it parses options, makes one call, and prints.
+
+Every error is a :class:`~hub_image.errors.HubImageError` (a click exception): click
+prints its one line and exits with its code.  Heavy modules (cookiecutter, PyGithub,
+ruamel.yaml) are imported inside the command that needs them, so `--help` is instant.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from . import __version__, github, hubconfig, registries, render, workflow
-from .context import AnswerError, normalize_image_name, validate_github_owner, validate_repo_name
-
-
-def _fail(message: str) -> None:
-    raise click.ClickException(message)
+from . import __version__, registries
+from .errors import HubImageError
 
 
 @click.group()
@@ -38,29 +39,14 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
     PATH is a generated repo (default: the current directory) or its workflow file.
     Only the IMAGE_NAME and NO_PUSH lines change.
     """
+    from . import workflow
+
     if image_name is not None and clear_image_name:
-        _fail("--image-name and --clear-image-name exclude each other; give one")
-    try:
-        wf = workflow.read(path)
-        kwargs: dict = {}
-        if image_name is not None:
-            try:
-                kwargs["image_name"] = normalize_image_name(image_name, wf.registry)
-            except AnswerError as exc:
-                hint = "" if wf.inputs.get("DOCKER_REGISTRY") else " (no DOCKER_REGISTRY: the action pushes to Docker Hub)"
-                _fail(f"--image-name: {exc.message}{hint}")
-            if not kwargs["image_name"]:
-                _fail("--image-name is empty; give namespace/name, or use --clear-image-name")
-        elif clear_image_name:
-            kwargs["image_name"] = None
-        change = workflow.apply(workflow.plan_change(wf, push_on_pr=push_on_pr, **kwargs))
-    except workflow.WorkflowError as exc:
-        _fail(str(exc))
+        raise HubImageError("--image-name and --clear-image-name exclude each other; give one")
     asked = image_name is not None or clear_image_name or push_on_pr is not None
-    status = ("updated" if change.changed else "unchanged") if asked else "current settings"
-    repo_name = wf.path.resolve().parents[2].name if wf.path.parent.name == "workflows" else "<repository>"
-    events, warnings = workflow.describe(change.after, repo_name)
-    click.echo(f"{wf.path}: {status}")
+    wf, change = workflow.configure_from_options(path, image_name, clear_image_name, push_on_pr)
+    events, warnings = workflow.describe(change.after, wf.repo_dir_name)
+    click.echo(f"{wf.path}: {('updated' if change.changed else 'unchanged') if asked else 'current settings'}")
     for event, what in events:
         click.echo(f"  {event + ':':36} {what}")
     for note in change.notes:
@@ -91,37 +77,12 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
     the file NAME_FILE names) or the terminal (user names visibly, passwords hidden).
     Safe to run again: it finishes what is left.
     """
-    project = Path(path).resolve()
-    if registry is None:
-        try:
-            registry = registries.choice_for_host(workflow.read(project).registry)
-        except workflow.WorkflowError:
-            registry = registries.CHOICES[0]
-    try:
-        if owner:
-            validate_github_owner(owner)
-        if repo_name:
-            validate_repo_name(repo_name)
-        owner, repo_name = github.identify(project, owner, repo_name)
-        validate_repo_name(repo_name)
-    except AnswerError as exc:
-        _fail(f"--{'repo-name' if exc.field == 'repo_name' else 'owner'}: {exc.message}")
-    except github.SetupError as exc:
-        _fail(str(exc))
-    request = github.Request(
-        project_dir=project, owner=owner, repo_name=repo_name,
-        mode="secrets" if secrets_only else "create", description=description,
-        private=visibility == "private", registry=registry, is_template=is_template, from_cli=True,
-    )
-    if is_template:
-        try:
-            pushes = workflow.read(project).image_name
-        except workflow.WorkflowError as exc:
-            _fail(str(exc))
-        if pushes:
-            _fail("--template: this repo pushes to an image, and its copies would too; run "
-                  "'hub-image configure --clear-image-name' first")
-    raise SystemExit(github.run_setup(request, out=click.echo, err=lambda line: click.echo(line, err=True)))
+    from . import repo_setup
+
+    request = repo_setup.request_from_options(Path(path), owner=owner, repo_name=repo_name, secrets_only=secrets_only,
+                                              private=visibility == "private", description=description,
+                                              registry=registry, is_template=is_template)
+    raise SystemExit(repo_setup.run_setup(request, out=click.echo, err=lambda line: click.echo(line, err=True)))
 
 
 @main.command(name="from-template")
@@ -138,18 +99,14 @@ def from_template(path, owner, repo_name, description, commit, push) -> None:
     The setup workflow of such a copy runs this on its first push; it can be run and
     tested locally the same way.
     """
-    try:
-        answers = render.answers_from_github() if not (owner and repo_name) else {}
-        answers.update({k: v for k, v in (("github_owner", owner), ("repo_name", repo_name), ("description", description)) if v})
-        changes = render.setup_template_copy(Path(path), answers, commit=commit or push)
-        if push and changes:
-            render.push_main(Path(path), github.read_token())
-    except (render.RenderError, github.SetupError) as exc:
-        _fail(str(exc))
+    from . import template_copy
+
+    full_name, changes, pushed = template_copy.run(Path(path), owner=owner, repo_name=repo_name, description=description,
+                                                   commit=commit or push, push=push)
     for line in changes:
         click.echo(line)
-    click.echo(f"{path}: now the image repo {answers['github_owner']}/{answers['repo_name']}"
-               f"{' (pushed)' if push and changes else ' (committed)' if commit and changes else ''}")
+    click.echo(f"{path}: now the image repo {full_name}"
+               f"{' (pushed)' if pushed else ' (committed)' if commit and changes else ''}")
 
 
 @main.command(name="hub-config")
@@ -158,49 +115,15 @@ def from_template(path, owner, repo_name, description, commit, push) -> None:
 def hub_config(path, tag) -> None:
     """Print how a hub refers to this repo's image, pinned to one pushed tag: for Zero to
     JupyterHub, KubeSpawner profiles, DockerSpawner and the 2i2c Configurator."""
-    try:
-        wf = workflow.read(Path(path))
-    except workflow.WorkflowError as exc:
-        _fail(str(exc))
-    if not wf.image_name:
-        _fail("IMAGE_NAME is not set, so nothing is pushed; run: hub-image configure --image-name NAMESPACE/NAME")
-    if not tag:
-        tag, warnings = git_tag_for(Path(path))
-        for warning in warnings:
-            click.echo(f"warning: {warning}", err=True)
-    click.echo(hubconfig.text(f"{wf.registry}/{wf.image_name}", tag))
+    from . import hubconfig
+
+    text, warnings = hubconfig.for_repo(Path(path), tag)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(text)
 
 
-def git_tag_for(path: Path) -> tuple[str, list[str]]:
-    """The tag the workflow gives HEAD's image (its first 12 characters), and what makes
-    that tag doubtful.  ``path`` must be the root of its own git repository."""
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True)
-
-    top = git("rev-parse", "--show-toplevel")
-    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != path.resolve():
-        where = f" (it is inside {top.stdout.strip()})" if top.returncode == 0 else ""
-        _fail(f"{path} is not the root of a git repository{where}; run it in the image repo's root, or pass --tag")
-    head = git("rev-parse", "--verify", "--quiet", "HEAD")
-    if head.returncode != 0:
-        _fail(f"{path} has no git commit to name the tag; pass --tag (the 12-character sha of a pushed commit)")
-    warnings = []
-    if git("status", "--porcelain").stdout.strip():
-        warnings.append("uncommitted changes: the image of this commit does not have them")
-    if not git("branch", "--remotes", "--contains", "HEAD").stdout.strip():
-        warnings.append("HEAD is not on any remote branch: push it, or no image has this tag")
-    return head.stdout.strip()[:12], warnings
-
-
-def _template_dir(template: str | None) -> Path:
-    """The template to render from: --template, HUB_IMAGE_TEMPLATE, or the checkout
-    this package runs from."""
-    candidate = template or os.environ.get("HUB_IMAGE_TEMPLATE") or str(Path(__file__).resolve().parents[2])
-    path = Path(candidate)
-    if not (path / "cookiecutter.json").is_file():
-        _fail(f"--template: {candidate} is not a hub-image template checkout (no cookiecutter.json); "
-              "pass --template PATH or set HUB_IMAGE_TEMPLATE")
-    return path
+# --- fleets ----------------------------------------------------------------------------
 
 
 @main.group()
@@ -208,55 +131,44 @@ def fleet() -> None:
     """Many hub image repos from one manifest (see README)."""
 
 
-def _load_fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = False):
+def _fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = False):
     from . import fleet as fleet_mod
-
-    template_dir = _template_dir(template)
-    try:
-        loaded = fleet_mod.load_manifest(Path(manifest), template_dir)
-    except fleet_mod.ManifestError as exc:
-        for line in str(exc).splitlines():
-            click.echo(f"error: {line}", err=True)
-        raise SystemExit(2)
-    try:
-        token = github.read_token()
-    except github.SetupError as exc:
-        _fail(str(exc))
 
     def on_wait(seconds: float) -> None:
         until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
         click.echo(f"waiting {seconds:.0f} s, until {until}: GitHub's rate limit asks to (Ctrl-C stops; a re-run resumes)",
                    err=True)
 
-    runner = fleet_mod.Fleet(loaded, template_dir, token, workers=workers, max_wait=float("inf") if wait else None,
-                             on_wait=on_wait)
-    return fleet_mod, runner
+    return fleet_mod.Fleet.load(Path(manifest), template, workers=workers, wait=wait, on_wait=on_wait,
+                                notify=lambda line: click.echo(line, err=True))
 
 
 def _resume(verb: str, manifest: str, template: str | None) -> str:
     return shlex.join(["hub-image", "fleet", verb, manifest] + (["--template", template] if template else []))
 
 
-def _run_with_progress(what: str, total: int, work, as_json: bool):
+def _with_progress(what: str, total: int, work, as_json: bool):
     """Run ``work(on_done)``; a progress bar on a terminal, nothing otherwise."""
-    from rich.progress import Progress
-
     if as_json or not sys.stderr.isatty():
         return work(lambda p: None)
+    from rich.progress import Progress
+
     with Progress(transient=True) as progress:
         task = progress.add_task(what, total=total)
         return work(lambda p: progress.advance(task))
 
 
-def _report(fleet_mod, runner, plans, as_json: bool, verb: str, resume: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _report(runner: Any, plans: list, as_json: bool, verb: str, resume: str) -> None:
+    from . import fleet as fleet_mod
 
     rows = fleet_mod.summary(plans)
     if as_json:
         click.echo(json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes},
                               indent=2))
     else:
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title=f"{verb}: {runner.manifest.owner} ({len(rows)} images)")
         for column in ("repository", "status", "what"):
             table.add_column(column)
@@ -265,7 +177,7 @@ def _report(fleet_mod, runner, plans, as_json: bool, verb: str, resume: str) -> 
         Console().print(table)
         for line in runner.org_changes:
             click.echo(line)
-        if all(r["status"] in ("unchanged",) for r in rows) and not runner.org_changes:
+        if all(r["status"] == "unchanged" for r in rows) and not runner.org_changes:
             click.echo("Everything is as the manifest says; nothing was changed.")
     if runner.stop_reason:
         click.echo(f"error: stopped: {runner.stop_reason}", err=True)
@@ -278,62 +190,38 @@ def _report(fleet_mod, runner, plans, as_json: bool, verb: str, resume: str) -> 
 
 @fleet.command(name="plan")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
-@click.option("--template", help="The hub-image template checkout to render from.")
+@click.option("--template", help="The hub-image template to render from (default: the installed one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--wait", is_flag=True, help="Wait as long as GitHub's rate limits ask (default: stop after 5 minutes).")
 def fleet_plan(manifest, template, as_json, wait) -> None:
     """Read GitHub and print, per image, what `apply` would do. Changes nothing."""
-    fleet_mod, runner = _load_fleet(manifest, template, wait=wait)
+    runner = _fleet(manifest, template, wait=wait)
     resume = _resume("plan", manifest, template)
     try:
-        runner.prepare()
-        plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
-        if runner.manifest.org_secrets and not runner.stop_reason:
-            runner.org_changes = [text for _, text in runner.org_secret_changes(plans, apply=False)]
-    except github.SetupError as exc:
-        _fail(str(exc))
+        plans = _with_progress("reading", len(runner.manifest.images), runner.run_plan, as_json)
     except KeyboardInterrupt:
         click.echo(f"Interrupted; nothing was changed. Run again: {resume}", err=True)
-        raise SystemExit(130)
-    for p in plans:
-        if p.status == "planned":
-            p.status, p.detail = ("planned" if p.actions else "unchanged"), p.describe()
-    _report(fleet_mod, runner, plans, as_json, "plan", resume)
+        raise SystemExit(130) from None
+    _report(runner, plans, as_json, "plan", resume)
 
 
 @fleet.command(name="apply")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
-@click.option("--template", help="The hub-image template checkout to render from.")
+@click.option("--template", help="The hub-image template to render from (default: the installed one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
 @click.option("--wait", is_flag=True, help="Wait as long as GitHub's limits ask, with a countdown (default: stop "
               "when a wait would pass 5 minutes, and say when to resume).")
 def fleet_apply(manifest, template, as_json, workers, wait) -> None:
     """Create, push and configure every image repo of MANIFEST; safe to run again."""
-    fleet_mod, runner = _load_fleet(manifest, template, workers, wait)
+    runner = _fleet(manifest, template, workers, wait)
     resume = _resume("apply", manifest, template)
     try:
-        runner.prepare()
-        plans = _run_with_progress("reading", len(runner.manifest.images), runner.plan, as_json)
-        if runner.stop_reason:
-            _report(fleet_mod, runner, plans, as_json, "apply", resume)
-        planned = [p for p in plans if p.status == "planned"]
-        missing = sorted(n for n in runner.needed_secrets(planned) if not os.environ.get(n))
-        if missing:
-            _fail(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
-        writes, per_hour = runner.writes_needed(planned), runner.pacer.writes_per_hour()
-        if writes > per_hour:
-            hours = runner.pacer.hours_for(writes)
-            if not wait:
-                _fail(f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take about "
-                      f"{hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest")
-            click.echo(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h", err=True)
-        runner.secrets = {n: os.environ[n] for n in runner.needed_secrets(plans)}
-        plans = _run_with_progress("applying", len(plans), lambda done: runner.apply(plans, done), as_json)
-    except github.SetupError as exc:
-        _fail(str(exc))
+        plans = _with_progress("working", 2 * len(runner.manifest.images),
+                               lambda done: runner.run_apply(dict(os.environ), done), as_json)
     except KeyboardInterrupt:
         click.echo(f"Interrupted: no write was left half-done (GitHub holds the state). Resume with: {resume}", err=True)
         sys.stderr.flush()
         os._exit(130)  # workers still waiting on a request must not hold the exit
-    _report(fleet_mod, runner, plans, as_json, "apply", resume)
+    _report(runner, plans, as_json, "apply", resume)
+

@@ -21,7 +21,7 @@ from typing import Any
 from jinja2.ext import Extension
 
 from . import hubconfig, registries
-from .context import full_host, jupyterhub_series, normalize_image_name, project_dir_name, series_upper_bound
+from .answers import full_host, jupyterhub_series, normalize_image_name, project_dir_name, series_upper_bound
 
 
 def literal_template(text: str) -> str:

@@ -30,10 +30,11 @@ from github.Repository import Repository
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from . import github as gh_setup
-from . import registries, workflow
-from .context import AnswerError, validate_answers
-from .render import render, template_defaults
+from . import github_api, registries, workflow
+from .answers import validate_answers, validate_github_owner
+from .errors import AnswerError, HubImageError, ManifestError, SetupError
+from .repo_setup import push_project
+from .template import render, template_defaults
 
 #: Cookiecutter answers that make no sense per image in a manifest.
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
@@ -41,10 +42,6 @@ SECRET_WORDS = ("password", "token", "secret", "key")
 WORKFLOW_PATH = ".github/workflows/build.yaml"
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
-
-
-class ManifestError(Exception):
-    """The manifest is invalid; ``str()`` lists one line per problem."""
 
 
 # --- the manifest ------------------------------------------------------------------
@@ -111,13 +108,11 @@ def load_manifest(path: Path, template: Path) -> Manifest:
             problems.append(f"{where}:{line_of(data, key)}: unknown key {key!r}; use owner, defaults, images, org_secrets, visibility")
     owner = str(data.get("owner") or "")
     try:
-        from .context import validate_github_owner
-
         if not owner:
             raise AnswerError("owner", "is missing; name the GitHub user or organisation")
         validate_github_owner(owner)
     except AnswerError as exc:
-        problems.append(f"{where}:{line_of(data, 'owner') or 1}: owner: {exc.message}")
+        problems.append(f"{where}:{line_of(data, 'owner') or 1}: owner: {exc.reason}")
     defaults = data.get("defaults") or {}
     images_node = data.get("images")
     if not isinstance(defaults, dict):
@@ -325,6 +320,7 @@ class Fleet:
     org_failed: bool = False
     max_wait: float | None = None  # longest wait GitHub may ask for; inf: any (--wait)
     on_wait: Callable[[float], None] | None = None
+    notify: Callable[[str], None] = lambda line: None  # notes for the user (stderr)
     stop_reason: str = ""  # why the run stopped early (a wait longer than max_wait)
 
     def prepare(self) -> None:
@@ -336,14 +332,54 @@ class Fleet:
             self.user_login = me.login
             scopes = self.client().oauth_scopes
         except GithubException as exc:
-            raise gh_setup.SetupError(gh_setup.explain(exc, step, self.manifest.owner)) from None
+            raise SetupError(github_api.explain(exc, step, self.manifest.owner)) from None
         except requests.RequestException as exc:
-            raise gh_setup.SetupError(f"{step}: {gh_setup.describe_network_error(exc, self.client().requester.base_url)}") from None
-        if scopes is not None:
-            need = {"repo", "workflow"} | ({"admin:org"} if self.manifest.org_secrets else set())
-            missing = sorted(need - set(scopes))
-            if missing:
-                raise gh_setup.SetupError(f"the token lacks the scope(s) {', '.join(missing)} (it has: {', '.join(scopes) or 'none'})")
+            raise SetupError(f"{step}: {github_api.describe_network_error(exc, self.client().requester.base_url)}") from None
+        github_api.check_scopes(scopes, private=self.manifest.visibility == "private", org_secrets=self.manifest.org_secrets)
+
+    @classmethod
+    def load(cls, manifest: Path, template: str | None = None, *, workers: int = 8, wait: bool = False,
+             on_wait: Callable[[float], None] | None = None, notify: Callable[[str], None] = lambda line: None) -> Fleet:
+        """A fleet run: the template (``--template`` or the installed one), the manifest
+        read strictly, the token from the environment."""
+        from .template import template_dir
+
+        where = template_dir(template)
+        return cls(load_manifest(manifest, where), where, github_api.read_token(), workers=workers,
+                   max_wait=float("inf") if wait else None, on_wait=on_wait, notify=notify)
+
+    def run_plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
+        """`fleet plan`: check the token, read every image's state, say what apply would do."""
+        self.prepare()
+        plans = self.plan(on_done)
+        if self.manifest.org_secrets and not self.stop_reason:
+            self.org_changes = [text for _, text in self.org_secret_changes(plans, apply=False)]
+        for p in plans:
+            if p.status == "planned":
+                p.status, p.detail = ("planned" if p.actions else "unchanged"), p.describe()
+        return plans
+
+    def run_apply(self, environ: dict[str, str], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
+        """`fleet apply`: plan, check that the credentials are at hand and the writes fit
+        GitHub's hourly limit (or that waiting was asked for), then apply."""
+        self.prepare()
+        plans = self.plan(on_done)
+        if self.stop_reason:
+            return plans
+        planned = [p for p in plans if p.status == "planned"]
+        names = self.needed_secrets(planned)
+        missing = sorted(n for n in names if not environ.get(n))
+        if missing:
+            raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
+        writes, per_hour = self.writes_needed(planned), self.pacer.writes_per_hour()
+        if writes > per_hour:
+            hours = self.pacer.hours_for(writes)
+            if self.max_wait != float("inf"):
+                raise SetupError(f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
+                                 f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest")
+            self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
+        self.secrets = {n: environ[n] for n in names}
+        return self.apply(plans, on_done)
 
     def needed_secrets(self, plans: list[ImagePlan]) -> set[str]:
         names = {n for p in plans for n in p.missing_secrets}
@@ -353,7 +389,7 @@ class Fleet:
 
     def client(self) -> Github:
         if not hasattr(self._local, "gh"):
-            self._local.gh = gh_setup.client(self.token, self.api_url, {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0",
+            self._local.gh = github_api.client(self.token, self.api_url, {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0",
                                                                        "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"},
                                              max_wait=self.max_wait, on_wait=self.on_wait, stop=self.pacer.stop)
         return self._local.gh
@@ -400,23 +436,23 @@ class Fleet:
         full_name = f"{self.manifest.owner}/{image.repo_name}"
         if "create" in plan.actions:
             me = gh.get_user() if self.manifest.owner.lower() == self.user_login.lower() else None
-            request = gh_setup.Request(Path("."), self.manifest.owner, image.repo_name, description=image.answers["description"],
-                                       private=self.manifest.visibility == "private", registry=image.registry)
-            plan.repo = gh_setup.create_repo(gh, me, request, pace=self.pacer.write)
+            plan.repo = github_api.create_repo(gh, self.manifest.owner, image.repo_name, me=me,
+                                               description=image.answers["description"],
+                                               private=self.manifest.visibility == "private", pace=self.pacer.write)
         repo = plan.repo
         if "push" in plan.actions:
             with tempfile.TemporaryDirectory() as tmp:
                 project = render(self.template, image.answers, Path(tmp), in_process=True)
-                done = gh_setup.push_project(project, repo.clone_url, self.token)
+                done = push_project(project, repo.clone_url, self.token)
                 if any("already has history" in line for line in done):
-                    raise gh_setup.SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
+                    raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if "configure" in plan.actions:
             wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
             new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
             with self.pacer.write():
                 repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
         if "secrets" in plan.actions:
-            gh_setup.set_secrets(repo, {n: self.secrets[n] for n in plan.missing_secrets}, pace=self.pacer.write)
+            github_api.write_secrets(repo, {n: self.secrets[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
 
@@ -431,10 +467,10 @@ class Fleet:
                 self.org_changes = self.apply_org_secrets(plans)
             except GithubException as exc:
                 self.org_failed = True
-                self.org_changes = [gh_setup.explain(exc, "setting the organisation secrets", self.manifest.owner)]
+                self.org_changes = [github_api.explain(exc, "setting the organisation secrets", self.manifest.owner)]
             except requests.RequestException as exc:
                 self.org_failed = True
-                self.org_changes = [f"setting the organisation secrets: {gh_setup.describe_network_error(exc)}"]
+                self.org_changes = [f"setting the organisation secrets: {github_api.describe_network_error(exc)}"]
         return plans
 
     def writes_needed(self, plans: list[ImagePlan]) -> int:
@@ -457,7 +493,7 @@ class Fleet:
         org = gh.get_organization(self.manifest.owner)
         ids = {p.image.repo_name: p.repo.id for p in plans if p.repo is not None}
         changes: list[tuple[str, str]] = []
-        key = None
+        create: dict[str, list[int]] = {}
         for name, repos in sorted(self.manifest.secret_names().items()):
             wanted = {ids[r] for r in repos if r in ids}
             try:
@@ -469,22 +505,13 @@ class Fleet:
                 secret, current = None, set()
             if secret is None:
                 changes.append((name, f"create organisation secret {name} for {len(repos)} repositories"))
-                if apply:
-                    key = key or org.get_public_key()
-                    with self.pacer.write():
-                        org._requester.requestJsonAndCheck(
-                            "PUT", f"{org.url}/actions/secrets/{name}",
-                            input={"key_id": key.key_id, "encrypted_value": key.encrypt(self.secrets[name]),
-                                   "visibility": "selected", "selected_repository_ids": sorted(wanted)},
-                        )
+                create[name] = sorted(wanted)
             elif current is not None and not wanted <= current:
                 changes.append(("", f"give organisation secret {name} to {len(wanted - current)} more repositories"))
                 if apply:
-                    with self.pacer.write():
-                        org._requester.requestJsonAndCheck(
-                            "PUT", f"{org.url}/actions/secrets/{name}/repositories",
-                            input={"selected_repository_ids": sorted(current | wanted)},
-                        )
+                    github_api.set_secret_repositories(org, name, sorted(current | wanted), self.pacer.write)
+        if apply and create:
+            github_api.write_secrets(org, {n: self.secrets[n] for n in create}, self.pacer.write, create)
         return changes
 
     def _each(self, fn, on_done, verb: str, items: list | None = None) -> list:
@@ -518,15 +545,15 @@ class Fleet:
             plan.status, plan.detail = "interrupted", f"{verb}: stopped"
         except RateLimitExceededExceedsMaxWait as exc:
             # A wait longer than allowed stops the whole run, not just this image.
-            self.stop_reason = self.stop_reason or gh_setup.explain(exc, verb, self.manifest.owner)
+            self.stop_reason = self.stop_reason or github_api.explain(exc, verb, self.manifest.owner)
             self.pacer.stop.set()
             plan.status, plan.detail = "interrupted", f"{verb}: stopped (rate limit)"
         except GithubException as exc:
-            plan.status, plan.detail = "failed", gh_setup.explain(exc, verb, full_name)
-        except (gh_setup.SetupError, gh_setup.GitError, workflow.WorkflowError) as exc:
+            plan.status, plan.detail = "failed", github_api.explain(exc, verb, full_name)
+        except HubImageError as exc:
             plan.status, plan.detail = "failed", f"{verb}: {exc}"
         except requests.RequestException as exc:
-            plan.status, plan.detail = "failed", f"{verb}: {gh_setup.describe_network_error(exc)}"
+            plan.status, plan.detail = "failed", f"{verb}: {github_api.describe_network_error(exc)}"
         except Exception as exc:  # one image's surprise must not stop the others
             plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
         return plan

@@ -1,4 +1,7 @@
-"""What the cookiecutter hooks do; the hook files only import this and call it."""
+"""What the cookiecutter hooks do; the hook files only import this and call it.
+
+Imports are lazy: a generation that sets nothing up on GitHub never loads PyGithub.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +9,53 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import github, workflow
-from .context import AnswerError, validate_answers
+from .answers import validate_answers
+from .errors import HubImageError, SetupError
 
 
-def pre_gen(context: dict[str, Any]) -> int:
-    """Check the answers, and what GitHub setup will need, before anything is generated.
-    On a problem print one line and return 1."""
+#: The packages each part of generation imports (module -> its name on PyPI).
+NEEDS = {"ruamel.yaml": "ruamel.yaml"}
+NEEDS_FOR_GITHUB = {"github": "PyGithub", "requests": "requests"}
+
+
+def missing_packages(github_setup: bool) -> list[str]:
+    import importlib
+
+    missing = []
+    for module, package in {**NEEDS, **(NEEDS_FOR_GITHUB if github_setup else {})}.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
+
+
+def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
+    """Check the answers, the packages generation needs, and what GitHub setup will need,
+    before anything is generated.  On a problem print one line and return 1."""
     try:
         answers = validate_answers(context)
+        missing = missing_packages(answers["github_setup"] != "none")
+        if missing:
+            print(f"error: Python package {missing[0]!r} is missing; install the template's dependencies first: "
+                  f"pip install {install_from}", file=sys.stderr)
+            return 1
         if answers["github_setup"] != "none":
+            from . import github_api, repo_setup
+
             try:
-                github.read_token()
-            except github.SetupError as exc:
-                raise AnswerError("github_setup", f"{exc}, or answer none") from None
-            missing = github.credentials_available(answers["registry"])
+                github_api.read_token()
+            except SetupError as exc:
+                raise SetupError(f"github_setup: {exc}, or answer none") from None
+            missing = repo_setup.credentials_available(answers["registry"])
             if missing:
-                raise AnswerError(
-                    "github_setup",
-                    f"{', '.join(missing)} not set and no terminal to ask on; export them, or answer none",
+                raise SetupError(
+                    f"github_setup: {', '.join(missing)} not set and no terminal to ask on; export them, or answer none"
                 )
-    except AnswerError as exc:
+    except HubImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def apply_answers(answers: dict[str, Any], project_dir: str | Path) -> None:
-    """What generation does after rendering: set IMAGE_NAME / NO_PUSH from the answers."""
-    if answers["image_name"]:
-        workflow.configure(project_dir, image_name=answers["image_name"], push_on_pr=answers["push_on_pr"])
 
 
 def post_gen(context: dict[str, Any], project_dir: str) -> int:
@@ -44,22 +64,16 @@ def post_gen(context: dict[str, Any], project_dir: str) -> int:
     A GitHub failure returns 0 all the same: cookiecutter deletes the project when
     this hook fails, and the project is what the printed resume command needs.
     """
+    from .template import apply_answers
+
     answers = validate_answers(context)
     try:
         apply_answers(answers, project_dir)
-    except workflow.WorkflowError as exc:
+    except HubImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if answers["github_setup"] != "none":
-        request = github.Request(
-            project_dir=Path(project_dir).resolve(),
-            owner=answers["github_owner"],
-            repo_name=answers["repo_name"],
-            mode=answers["github_setup"],
-            description=answers["description"],
-            private=answers["repo_visibility"] == "private",
-            registry=answers["registry"],
-            is_template=answers["is_template"],
-        )
-        github.run_setup(request)
+        from . import repo_setup
+
+        repo_setup.run_setup(repo_setup.Request.from_answers(answers, Path(project_dir)))
     return 0

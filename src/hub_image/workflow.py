@@ -20,6 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from .errors import AnswerError, WorkflowError
+
 ACTION = "jupyterhub/repo2docker-action"
 
 #: NO_PUSH values, one per state.  Not configured: never push (without IMAGE_NAME
@@ -32,10 +34,6 @@ NO_PUSH_MAIN_AND_PRS = (
     "${{ github.event_name == 'pull_request' && "
     "github.event.pull_request.head.repo.full_name != github.repository }}"
 )
-
-
-class WorkflowError(ValueError):
-    """The workflow cannot be edited; ``str()`` is a one-line message."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +169,11 @@ class Workflow:
     @property
     def newline(self) -> str:
         return "\r\n" if "\r\n" in self.text else "\n"
+
+    @property
+    def repo_dir_name(self) -> str:
+        """The repository's directory name, standing in for its name on GitHub."""
+        return self.path.resolve().parents[2].name if self.path.parent.name == "workflows" else "<repository>"
 
     @property
     def settings(self) -> PushSettings:
@@ -326,6 +329,27 @@ def configure(
     only when it changed).  Raises :class:`WorkflowError` (file untouched) when the file is
     not YAML, has no repo2docker-action step, or the request makes no sense."""
     return apply(plan_change(read(path), image_name, push_on_pr))
+
+
+def configure_from_options(path: str | os.PathLike, image_name: str | None, clear_image_name: bool,
+                           push_on_pr: bool | None) -> tuple[Workflow, Change]:
+    """`hub-image configure`: read the workflow once, check ``--image-name`` against the
+    registry it pushes to (no DOCKER_REGISTRY: Docker Hub), and apply what was asked."""
+    from .answers import normalize_image_name
+
+    wf = read(path)
+    kwargs: dict[str, Any] = {}
+    if image_name is not None:
+        try:
+            kwargs["image_name"] = normalize_image_name(image_name, wf.registry)
+        except AnswerError as exc:
+            hint = "" if wf.inputs.get("DOCKER_REGISTRY") else " (no DOCKER_REGISTRY: the action pushes to Docker Hub)"
+            raise AnswerError("--image-name", f"{exc.reason}{hint}") from None
+        if not kwargs["image_name"]:
+            raise AnswerError("--image-name", "is empty; give namespace/name, or use --clear-image-name")
+    elif clear_image_name:
+        kwargs["image_name"] = None
+    return wf, apply(plan_change(wf, push_on_pr=push_on_pr, **kwargs))
 
 
 def apply(change: Change) -> Change:

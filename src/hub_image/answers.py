@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 from . import registries
+from .errors import AnswerError
+
+__all__ = ["AnswerError", "validate_answers"]
 
 #: Registries the template knows; the first is the default.
 REGISTRIES = registries.CHOICES
@@ -27,15 +30,6 @@ VISIBILITY = ("public", "private")
 
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
-
-
-class AnswerError(ValueError):
-    """A template answer that breaks a rule.  ``str()`` is the one-line message."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 # GitHub: letters, digits, '.', '-', '_'; at most 100 characters; not '.' or '..'.
