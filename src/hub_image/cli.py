@@ -55,6 +55,45 @@ def configure(path: str, image_name: str | None, clear_image_name: bool, push_on
         click.echo(f"warning: {warning}", err=True)
 
 
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--no-input", is_flag=True, help="Ask nothing: the defaults, and the KEY=VALUE answers given.")
+def new(directory: str, assignments: tuple[str, ...], no_input: bool) -> None:
+    """Make a new image repo in DIRECTORY (default: here), asking only the questions
+    that apply.  KEY=VALUE answers are taken as given (see README for the keys)."""
+    from . import new as new_mod
+    from .template import template_dir
+
+    template = template_dir()
+    given = new_mod.parse_assignments(assignments)
+    answers = new_mod.collect(template, given, None if no_input else _ask)
+    from .hooks import setup_prerequisites
+
+    setup_prerequisites(answers)
+    created = new_mod.create(Path(directory), answers, template)
+    click.echo(f"Created {created.project}")
+    if answers["github_setup"] != "none":
+        from . import repo_setup
+
+        status = repo_setup.run_setup(repo_setup.Request.from_answers(answers, created.project), out=click.echo,
+                                      err=lambda line: click.echo(line, err=True))
+        if status:
+            raise SystemExit(status)
+    click.echo("Next steps:")
+    for number, step in enumerate(created.next_steps, 1):
+        click.echo(f"  {number}. {step}")
+
+
+def _ask(key: str, question: str, default: Any, choices: list[str] | None) -> Any:
+    if isinstance(default, bool):
+        return click.confirm(question, default=default)
+    if choices:
+        return click.prompt(question, default=choices[0], type=click.Choice(choices), show_choices=True)
+    return click.prompt(question, default=default, show_default=True) if default != "" else \
+        click.prompt(question, default="", show_default=False)
+
+
 @main.command(name="github")
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("--owner", help="GitHub user or organisation (default: from origin, or the recorded answers).")

@@ -30,6 +30,22 @@ def missing_packages(github_setup: bool) -> list[str]:
     return missing
 
 
+def setup_prerequisites(answers: dict[str, Any]) -> None:
+    """What GitHub setup will need, checked before anything is generated: the token, and
+    registry credentials in the environment or a terminal to ask on."""
+    if answers["github_setup"] == "none":
+        return
+    from . import github_api, repo_setup
+
+    try:
+        github_api.read_token()
+    except SetupError as exc:
+        raise SetupError(f"github_setup: {exc}, or answer none") from None
+    missing = repo_setup.credentials_available(answers["registry"])
+    if missing:
+        raise SetupError(f"github_setup: {', '.join(missing)} not set and no terminal to ask on; export them, or answer none")
+
+
 def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
     """Check the answers, the packages generation needs, and what GitHub setup will need,
     before anything is generated.  On a problem print one line and return 1."""
@@ -40,18 +56,7 @@ def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
             print(f"error: Python package {missing[0]!r} is missing; install the template's dependencies first: "
                   f"pip install {install_from}", file=sys.stderr)
             return 1
-        if answers["github_setup"] != "none":
-            from . import github_api, repo_setup
-
-            try:
-                github_api.read_token()
-            except SetupError as exc:
-                raise SetupError(f"github_setup: {exc}, or answer none") from None
-            missing = repo_setup.credentials_available(answers["registry"])
-            if missing:
-                raise SetupError(
-                    f"github_setup: {', '.join(missing)} not set and no terminal to ask on; export them, or answer none"
-                )
+        setup_prerequisites(answers)
     except HubImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
