@@ -47,10 +47,18 @@ def emulator(root: Path, minute: float) -> GitHubEmulator:
 def base_env(emu: GitHubEmulator, work: Path, minute: float) -> dict:
     config = work / "cc.yaml"
     config.write_text(f"replay_dir: {work / 'replay'}\ncookiecutters_dir: {work / 'cc'}\n")
-    return dict(os.environ, GITHUB_API_URL=emu.url, GITHUB_TOKEN=TOKEN, QUAY_USERNAME="bench-org+builder",
-                QUAY_PASSWORD="benchmark-secret", COOKIECUTTER_CONFIG=str(config), HUB_IMAGE_TEMPLATE=str(ROOT),
-                PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", HUB_IMAGE_MINUTE_SECONDS=str(minute),
-                HUB_IMAGE_SECONDARY_RATE_WAIT=str(minute))
+    return dict(
+        os.environ,
+        GITHUB_API_URL=emu.url,
+        GITHUB_TOKEN=TOKEN,
+        QUAY_USERNAME="bench-org+builder",
+        QUAY_PASSWORD="benchmark-secret",
+        COOKIECUTTER_CONFIG=str(config),
+        HUB_IMAGE_TEMPLATE=str(ROOT),
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        HUB_IMAGE_MINUTE_SECONDS=str(minute),
+        HUB_IMAGE_SECONDARY_RATE_WAIT=str(minute),
+    )
 
 
 def naive(n: int, work: Path, minute: float) -> dict:
@@ -62,9 +70,20 @@ def naive(n: int, work: Path, minute: float) -> dict:
     for i in range(n):
         out = work / "out"
         result = subprocess.run(
-            [str(BIN / "cookiecutter"), "--no-input", str(ROOT), "-o", str(out), f"repo_name=hub-{i}",
-             "github_owner=bench-org", "github_setup=create", f"image_name=bench-org/hub-{i}"],
-            env=env, capture_output=True, text=True,
+            [
+                str(BIN / "cookiecutter"),
+                "--no-input",
+                str(ROOT),
+                "-o",
+                str(out),
+                f"repo_name=hub-{i}",
+                "github_owner=bench-org",
+                "github_setup=create",
+                f"image_name=bench-org/hub-{i}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0 or "is set up" not in result.stdout:
             raise SystemExit(f"naive run failed at image {i}: {result.stderr[-500:]}")
@@ -78,8 +97,9 @@ def fleet(n: int, work: Path, minute: float, org_secrets: bool) -> dict:
     images = "".join(f"  - repo_name: hub-{i}\n    image_name: bench-org/hub-{i}\n" for i in range(n))
     manifest.write_text(f"owner: bench-org\norg_secrets: {str(org_secrets).lower()}\nimages:\n{images}")
     start = time.monotonic()
-    result = subprocess.run([str(BIN / "hub-image"), "fleet", "apply", "--json", str(manifest)], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "hub-image"), "fleet", "apply", "--json", str(manifest)], env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit(f"fleet run failed: {result.stderr[-800:]}")
     return measure(emu, n, time.monotonic() - start)
@@ -90,8 +110,14 @@ def measure(emu: GitHubEmulator, n: int, seconds: float) -> dict:
     writes = [r for r in requests if r.startswith(WRITES)]
     assert len(emu.repos) == n, f"{len(emu.repos)} repos, expected {n}"
     emu.stop()
-    return {"seconds": seconds, "requests": len(requests) / n, "writes": len(writes) / n, "total_writes": len(writes),
-            "violations": emu.rate_limit_violations, "spec_violations": len(emu.violations)}
+    return {
+        "seconds": seconds,
+        "requests": len(requests) / n,
+        "writes": len(writes) / n,
+        "total_writes": len(writes),
+        "violations": emu.rate_limit_violations,
+        "spec_violations": len(emu.violations),
+    }
 
 
 def bound(total_writes: int, minute: float) -> float:
@@ -110,21 +136,27 @@ def main() -> None:
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             results = {}
-            for name, run in (("naive", lambda w: naive(n, w, args.minute)),
-                              ("fleet", lambda w: fleet(n, w, args.minute, False)),
-                              ("fleet, org secrets", lambda w: fleet(n, w, args.minute, True))):
+            for name, run in (
+                ("naive", lambda w, n=n: naive(n, w, args.minute)),
+                ("fleet", lambda w, n=n: fleet(n, w, args.minute, False)),
+                ("fleet, org secrets", lambda w, n=n: fleet(n, w, args.minute, True)),
+            ):
                 work = Path(tmp) / name.replace(", ", "-").replace(" ", "-")
                 work.mkdir()
                 results[name] = run(work)
                 print(f"N={n} {name}: {results[name]['seconds']:.1f} s", file=sys.stderr, flush=True)
             for name, r in results.items():
                 rows.append((n, name, r, results["naive"]["seconds"] / r["seconds"], bound(r["total_writes"], args.minute)))
-    print(f"Emulator: 100 ms per request, 80 writes per {args.minute:g} s \"minute\" (GitHub: 60 s).\n")
-    print("| images | way | wall time (s) | naive / this | bound from the write limit (s) | requests per image | writes per image | rate-limit violations | spec violations |")
+    print(f'Emulator: 100 ms per request, 80 writes per {args.minute:g} s "minute" (GitHub: 60 s).\n')
+    print(
+        "| images | way | wall time (s) | naive / this | bound from the write limit (s) | requests per image | writes per image | rate-limit violations | spec violations |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n, name, r, ratio, low in rows:
-        print(f"| {n} | {name} | {r['seconds']:.1f} | {ratio:.1f}x | {low:.1f} | {r['requests']:.2f} | {r['writes']:.2f} | "
-              f"{r['violations']} | {r['spec_violations']} |")
+        print(
+            f"| {n} | {name} | {r['seconds']:.1f} | {ratio:.1f}x | {low:.1f} | {r['requests']:.2f} | {r['writes']:.2f} | "
+            f"{r['violations']} | {r['spec_violations']} |"
+        )
 
 
 if __name__ == "__main__":

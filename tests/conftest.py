@@ -30,9 +30,7 @@ def tool(name: str) -> str:
 def cc_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running cookiecutter with its config, replay and clone dirs in tmp."""
     config = tmp_path / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n"
-    )
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n")
     # This venv's commands first, as in an activated venv.
     env = dict(os.environ, COOKIECUTTER_CONFIG=str(config), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return env
@@ -42,8 +40,13 @@ def cc_env(tmp_path: Path) -> dict[str, str]:
 def run_cookiecutter(tmp_path: Path, cc_env):
     """Run the `cookiecutter` command as a user would, with --no-input and answers."""
 
-    def run(answers: dict[str, str] | None = None, out: Path | None = None, env: dict | None = None,
-            template: str = str(TEMPLATE), cwd: Path | None = None):
+    def run(
+        answers: dict[str, str] | None = None,
+        out: Path | None = None,
+        env: dict | None = None,
+        template: str = str(TEMPLATE),
+        cwd: Path | None = None,
+    ):
         out = out or tmp_path / "out"
         out.mkdir(exist_ok=True)
         args = [tool("cookiecutter"), "--no-input", template, "--output-dir", str(out)]
@@ -58,9 +61,7 @@ def hub_image(tmp_path: Path):
     """Run the `hub-image` command as a user would."""
 
     def run(*args: str, cwd: Path | None = None):
-        return subprocess.run(
-            [tool("hub-image"), *args], capture_output=True, text=True, cwd=cwd or tmp_path, timeout=60
-        )
+        return subprocess.run([tool("hub-image"), *args], capture_output=True, text=True, cwd=cwd or tmp_path, timeout=60)
 
     return run
 

@@ -35,6 +35,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if not m or m.end() == pos:
             raise ExpressionError(f"cannot parse {text[pos:]!r}")
         kind = m.lastgroup
+        assert kind is not None
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -150,7 +151,6 @@ class _Parser:
             v = v.get(key) if isinstance(v, dict) else None
         return v
 
-
     def call(self, name: str):
         self.take("(")
         args = []
@@ -208,22 +208,40 @@ class _AnyContext(dict):
         return {"hashFiles": lambda *a: "", "format": lambda *a: ""} if key == "__functions__" else {}
 
 
-def event_context(kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None,
-                  variables: dict | None = None) -> dict:
+def event_context(
+    kind: str, repository: str = "my-org/my-hub-image", secrets: dict | None = None, variables: dict | None = None
+) -> dict:
     """The expression context of a push to main, a manual run on main, a same-repo PR or a
     fork PR (``kind``: push, dispatch, pr, fork-pr), with repository ``variables``."""
     if secrets is None:
-        secrets = {name: f"value-of-{name}" for name in (
-            "QUAY_USERNAME", "QUAY_PASSWORD", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", "GCP_SA_KEY",
-            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ACR_USERNAME", "ACR_PASSWORD",
-            "REGISTRY_USERNAME", "REGISTRY_PASSWORD")}
+        secrets = {
+            name: f"value-of-{name}"
+            for name in (
+                "QUAY_USERNAME",
+                "QUAY_PASSWORD",
+                "DOCKERHUB_USERNAME",
+                "DOCKERHUB_TOKEN",
+                "GCP_SA_KEY",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "ACR_USERNAME",
+                "ACR_PASSWORD",
+                "REGISTRY_USERNAME",
+                "REGISTRY_PASSWORD",
+            )
+        }
     # Every run gets a GITHUB_TOKEN (read-only in forks' pull requests).
     secrets = {**secrets, "GITHUB_TOKEN": "ghs_token"}
     if kind in ("push", "dispatch"):
         return {
-            "github": {"event_name": "push" if kind == "push" else "workflow_dispatch", "ref": "refs/heads/main",
-                       "repository": repository, "workflow": "Build", "actor": "alice",
-                       "event": {"created": False} if kind == "push" else {}},
+            "github": {
+                "event_name": "push" if kind == "push" else "workflow_dispatch",
+                "ref": "refs/heads/main",
+                "repository": repository,
+                "workflow": "Build",
+                "actor": "alice",
+                "event": {"created": False} if kind == "push" else {},
+            },
             "secrets": secrets,
             "vars": dict(variables or {}),
         }
@@ -263,6 +281,7 @@ def action_outcome(with_: dict[str, Any], context: dict) -> tuple[str, str]:
 
 def with_functions(context: dict, checkout: Path) -> dict:
     """``context`` plus GitHub's ``hashFiles`` over the files of ``checkout`` and ``format``."""
+
     def hash_files(*patterns: str) -> str:
         found = sorted(p for pattern in patterns for p in checkout.glob(pattern) if p.is_file())
         return hashlib.sha256(b"".join(p.read_bytes() for p in found)).hexdigest() if found else ""

@@ -15,14 +15,23 @@ from conftest import TEMPLATE
 BAD_TOGETHER = [
     ({"registry": "acr"}, "registry_host", "registry acr needs its host, e.g. 'myhub.azurecr.io'"),
     ({"registry": "ecr", "registry_host": "ecr.amazonaws.com"}, "registry_host", "is not a host for Amazon ECR"),
-    ({"registry": "artifact-registry", "registry_host": "us-central1-docker.pkg.dev"}, "registry_host",
-     "it looks like 'us-central1-docker.pkg.dev/my-project'"),
+    (
+        {"registry": "artifact-registry", "registry_host": "us-central1-docker.pkg.dev"},
+        "registry_host",
+        "it looks like 'us-central1-docker.pkg.dev/my-project'",
+    ),
     ({"registry": "other", "registry_host": "not a host"}, "registry_host", "is not a host for another registry"),
     ({"registry": "quay.io", "registry_host": "myhub.azurecr.io"}, "registry_host", "quay.io needs none; leave it empty"),
-    ({"registry": "ghcr.io", "github_owner": "acme", "image_name": "someone-else/image"}, "image_name",
-     "a ghcr.io image of this repo lives under its owner; use 'acme/image'"),
-    ({"registry": "acr", "registry_host": "myhub.azurecr.io", "image_name": "quay.io/acme/image"}, "image_name",
-     "but the registry is 'myhub.azurecr.io'"),
+    (
+        {"registry": "ghcr.io", "github_owner": "acme", "image_name": "someone-else/image"},
+        "image_name",
+        "a ghcr.io image of this repo lives under its owner; use 'acme/image'",
+    ),
+    (
+        {"registry": "acr", "registry_host": "myhub.azurecr.io", "image_name": "quay.io/acme/image"},
+        "image_name",
+        "but the registry is 'myhub.azurecr.io'",
+    ),
     ({"image_kind": "Dockerfile", "base_image": "quay.io/jupyter/scipy-notebook"}, "base_image", "has no tag; pin one"),
     ({"image_kind": "Dockerfile", "base_image": "quay.io/jupyter/scipy-notebook:latest"}, "base_image", "uses 'latest'"),
     ({"image_kind": "Dockerfile", "base_image": "Not An Image"}, "base_image", "is not an image reference"),
@@ -106,7 +115,10 @@ def test_missing_dependency_gives_an_install_hint_before_generating(run_cookiecu
     out = tmp_path / "out"
     result = run_cookiecutter({"image_name": "my-org/x"}, out=out, env=env, template=".", cwd=TEMPLATE)
     assert result.returncode != 0
-    assert f"error: Python package 'ruamel.yaml' is missing; install the template's dependencies first: pip install {TEMPLATE}" in result.stderr
+    assert (
+        f"error: Python package 'ruamel.yaml' is missing; install the template's dependencies first: pip install {TEMPLATE}"
+        in result.stderr
+    )
     assert list(out.iterdir()) == []
 
 

@@ -4,8 +4,8 @@ and on the verbatim upstream 2i2c workflow."""
 from __future__ import annotations
 
 import difflib
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,12 +56,14 @@ def test_configure_image_name_on_generated_repo_changes_two_lines(project, hub_i
     result = hub_image("configure", "--image-name", "quay.io/my-org/my-hub-image", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "updated" in result.stdout and "my-org/my-hub-image" in result.stdout
-    assert changed_lines(before, wf.read_text()) == sorted([
-        '-          IMAGE_NAME: ""',
-        '-          NO_PUSH: "true"',
-        '+          IMAGE_NAME: "my-org/my-hub-image"',
-        f"+          {MAIN_ONLY}",
-    ])
+    assert changed_lines(before, wf.read_text()) == sorted(
+        [
+            '-          IMAGE_NAME: ""',
+            '-          NO_PUSH: "true"',
+            '+          IMAGE_NAME: "my-org/my-hub-image"',
+            f"+          {MAIN_ONLY}",
+        ]
+    )
     assert outcomes(wf) == {
         "push": ("push", "quay.io/my-org/my-hub-image"),
         "pr": ("no push", ""),
@@ -110,10 +112,12 @@ def test_configure_upstream_2i2c_workflow_changes_one_line(upstream, hub_image):
     result = hub_image("configure", str(upstream), "--image-name", "my-org/my-image")
     assert result.returncode == 0, result.stderr
     after = upstream.read_text()
-    assert changed_lines(before, after) == sorted([
-        '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
-        '+        IMAGE_NAME: "my-org/my-image"',
-    ])
+    assert changed_lines(before, after) == sorted(
+        [
+            '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
+            '+        IMAGE_NAME: "my-org/my-image"',
+        ]
+    )
     assert outcomes(upstream)["push"] == ("push", "quay.io/my-org/my-image")
     assert outcomes(upstream)["pr"] == ("no push", "")
     # Idempotent: the second run leaves the bytes alone.
@@ -125,12 +129,14 @@ def test_configure_upstream_push_on_pr_and_clear(upstream, hub_image):
     before = upstream.read_text()
     hub_image("configure", str(upstream), "--image-name", "my-org/my-image", "--push-on-pr")
     after = upstream.read_text()
-    assert changed_lines(before, after) == sorted([
-        "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
-        '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
-        f"+        {PR_ONLY_SAME_REPO}",
-        '+        IMAGE_NAME: "my-org/my-image"',
-    ])
+    assert changed_lines(before, after) == sorted(
+        [
+            "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
+            '-        # IMAGE_NAME: "<quay-username>/<repository-name>"',
+            f"+        {PR_ONLY_SAME_REPO}",
+            '+        IMAGE_NAME: "my-org/my-image"',
+        ]
+    )
     assert hub_image("configure", str(upstream), "--clear-image-name").returncode == 0
     assert outcomes(upstream) == {"push": ("no push", ""), "pr": ("no push", ""), "fork-pr": ("no push", "")}
 
@@ -138,19 +144,27 @@ def test_configure_upstream_push_on_pr_and_clear(upstream, hub_image):
 def test_configure_on_the_upstream_clear_only_stops_pushes(upstream, hub_image):
     before = upstream.read_text()
     assert hub_image("configure", str(upstream), "--clear-image-name").returncode == 0
-    assert changed_lines(before, upstream.read_text()) == sorted([
-        "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
-        '+        NO_PUSH: "true"',
-    ])
+    assert changed_lines(before, upstream.read_text()) == sorted(
+        [
+            "-        NO_PUSH: \"${{ github.event_name == 'pull_request' }}\"",
+            '+        NO_PUSH: "true"',
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         ("on: [push\njobs: {}\n", "not valid YAML (line"),
-        ("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v5\n", "no step uses jupyterhub/repo2docker-action"),
+        (
+            "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v5\n",
+            "no step uses jupyterhub/repo2docker-action",
+        ),
         ("- just\n- a list\n", "not a GitHub workflow"),
-        ("jobs:\n  b:\n    steps:\n      - uses: jupyterhub/repo2docker-action@master\n        with: {NO_PUSH: 'true'}\n", "not a block mapping"),
+        (
+            "jobs:\n  b:\n    steps:\n      - uses: jupyterhub/repo2docker-action@master\n        with: {NO_PUSH: 'true'}\n",
+            "not a block mapping",
+        ),
     ],
 )
 def test_configure_refuses_a_broken_or_foreign_workflow(tmp_path, hub_image, content, message):
@@ -203,7 +217,9 @@ def test_hub_config_prints_the_image_pinned_to_the_current_commit(run_cookiecutt
     assert run_cookiecutter({"image_name": "acme/climate"}).returncode == 0
     project = tmp_path / "out" / "my-hub-image"
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=project, check=True
+    )
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     result = hub_image("hub-config", str(project))
     assert result.returncode == 0, result.stderr
@@ -304,8 +320,10 @@ def test_a_hand_written_no_push_is_kept_unless_asked_and_the_branch_is_named(tmp
     wf = _workflow_file(tmp_path, HAND_WRITTEN)
     result = hub_image("configure", str(wf), "--image-name", "my-org/stats-v2")
     assert result.returncode == 0, result.stderr
-    assert changed_lines(HAND_WRITTEN, wf.read_text()) == ['+          IMAGE_NAME: "my-org/stats-v2"',
-                                                            '-          IMAGE_NAME: "my-org/stats"']
+    assert changed_lines(HAND_WRITTEN, wf.read_text()) == [
+        '+          IMAGE_NAME: "my-org/stats-v2"',
+        '-          IMAGE_NAME: "my-org/stats"',
+    ]
     assert "note: kept your NO_PUSH" in result.stdout and "--push-on-pr or --no-push-on-pr replaces it" in result.stdout
     assert "  push to master:" in result.stdout and "push to main" not in result.stdout
     assert "depends on NO_PUSH" in result.stdout
@@ -358,7 +376,9 @@ def test_hub_config_refuses_a_directory_inside_another_repository(run_cookiecutt
     outer = tmp_path / "out"
     assert run_cookiecutter({"image_name": "acme/climate"}).returncode == 0
     subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
-    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=outer, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"], cwd=outer, check=True
+    )
     result = hub_image("hub-config", str(outer / "my-hub-image"))
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
     assert "is not the root of a git repository (it is inside" in result.stderr and "--tag" in result.stderr
@@ -369,8 +389,14 @@ def test_hub_config_warns_when_the_commit_has_no_image_yet(run_cookiecutter, hub
     project = tmp_path / "out" / "my-hub-image"
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "x"],
-                 ["remote", "add", "origin", origin.as_uri()], ["push", "-q", "origin", "main"], ["fetch", "-q", "origin"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "x"],
+        ["remote", "add", "origin", origin.as_uri()],
+        ["push", "-q", "origin", "main"],
+        ["fetch", "-q", "origin"],
+    ):
         subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
     clean = hub_image("hub-config", str(project))
     assert clean.returncode == 0 and clean.stderr == ""

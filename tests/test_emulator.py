@@ -27,8 +27,12 @@ def emu(tmp_path: Path):
 
 
 def call(emu, method: str, path: str, body=None, token=TOKEN):
-    req = urllib.request.Request(emu.url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        emu.url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req) as resp:
             return resp.status, dict(resp.headers), resp.read()
@@ -51,6 +55,7 @@ def test_an_operation_github_does_not_have_is_a_violation(emu):
 def test_a_response_missing_a_required_field_is_caught():
     spec = Spec()
     op = spec.operation("GET", "/repos/a/b")
+    assert op is not None
     good = spec.instance(spec.schema("full-repository"))
     assert spec.response_errors(op, 200, good) == []
     del good["clone_url"]

@@ -1,6 +1,5 @@
 """Our copies of upstream files stay verbatim (checked against ../shared when present)."""
 
-
 import pytest
 
 from conftest import FIXTURES, TEMPLATE

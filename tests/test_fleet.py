@@ -47,19 +47,31 @@ def github(tmp_path: Path):
 
 @pytest.fixture
 def fleet(github, tmp_path: Path, cc_env):
-    env = dict(cc_env, GITHUB_API_URL=github.url, GITHUB_TOKEN=TOKEN, QUAY_USERNAME="demo-org+builder",
-               QUAY_PASSWORD="fleet-secret", HUB_IMAGE_TEMPLATE=str(TEMPLATE), HUB_IMAGE_SECONDARY_RATE_WAIT="1")
+    env = dict(
+        cc_env,
+        GITHUB_API_URL=github.url,
+        GITHUB_TOKEN=TOKEN,
+        QUAY_USERNAME="demo-org+builder",
+        QUAY_PASSWORD="fleet-secret",
+        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
+    )
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
 
     def run(*args: str, env_extra: dict | None = None, text: str | None = None):
         if text is not None:
             manifest.write_text(text)
-        return subprocess.run([tool("hub-image"), "fleet", *args, str(manifest)], env={**env, **(env_extra or {})},
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [tool("hub-image"), "fleet", *args, str(manifest)],
+            env={**env, **(env_extra or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
-    run.manifest = manifest
-    run.env = env
+    run.manifest = manifest  # type: ignore[attr-defined]
+    run.env = env  # type: ignore[attr-defined]
     return run
 
 
@@ -99,9 +111,14 @@ def test_apply_creates_pushes_and_configures_every_image_then_does_nothing(fleet
     per_image = {r: [q for q in github.requests() if f"/{r}" in q or q.endswith(f"/{r}")] for r in REPOS}
     assert github.requests().count("GET /user") == 1
     for name, reqs in per_image.items():
-        assert sorted(reqs) == sorted([f"GET /repos/demo-org/{name}", f"GET /repos/demo-org/{name}/actions/secrets/public-key",
-                                       f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_USERNAME",
-                                       f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_PASSWORD"])
+        assert sorted(reqs) == sorted(
+            [
+                f"GET /repos/demo-org/{name}",
+                f"GET /repos/demo-org/{name}/actions/secrets/public-key",
+                f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_USERNAME",
+                f"PUT /repos/demo-org/{name}/actions/secrets/QUAY_PASSWORD",
+            ]
+        )
     assert github.requests().count("POST /orgs/demo-org/repos") == 3
 
     github.clear_log()
@@ -158,29 +175,45 @@ def test_org_secrets_are_shared_by_exactly_the_fleets_repos(fleet, github):
 @pytest.mark.parametrize(
     "text, message",
     [
-        (MANIFEST.replace("image_name: demo-org/astro-hub-image", "image_name: Demo/Astro:latest"),
-         ":9: images[1] (astro-hub-image).image_name: 'Demo/Astro:latest' has a tag"),
+        (
+            MANIFEST.replace("image_name: demo-org/astro-hub-image", "image_name: Demo/Astro:latest"),
+            ":9: images[1] (astro-hub-image).image_name: 'Demo/Astro:latest' has a tag",
+        ),
         (MANIFEST + "  - repo_name: climate-hub-image\n", ":13: images[3] (climate-hub-image).repo_name: also used at line 6"),
-        (MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  colour: blue\n"),
-         ":4: defaults.colour: not a template variable"),
-        (MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  QUAY_PASSWORD: hunter2\n"),
-         ":4: defaults.QUAY_PASSWORD: secrets never go in the manifest"),
+        (
+            MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  colour: blue\n"),
+            ":4: defaults.colour: not a template variable",
+        ),
+        (
+            MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  QUAY_PASSWORD: hunter2\n"),
+            ":4: defaults.QUAY_PASSWORD: secrets never go in the manifest",
+        ),
         (MANIFEST.replace("owner: demo-org ", "owner: -bad- "), ":1: owner: '-bad-' is not a GitHub user"),
         ("owner: demo-org\nimages: [\n", ": not valid YAML"),
         ("owner: demo-org\nimages: []\n", ":2: images must be a non-empty list"),
         (MANIFEST.replace("  registry: quay.io\n", "  registry: acr\n"), "registry_host: registry acr needs its host"),
-        (MANIFEST + "org_secrets: \"false\"\n", ':13: org_secrets: "false" is not a YAML boolean; write true or false'),
-        (MANIFEST.replace("    push_on_pr: true", "    push_on_pr: 'yes'"),
-         ":10: images[1] (astro-hub-image).push_on_pr: 'yes' is not a YAML boolean"),
-        (MANIFEST.replace('  jupyterhub_version: "5.3"', "  jupyterhub_version: 5.10"),
-         ':4: defaults.jupyterhub_version: 5.10 is a number to YAML (5.10 would become 5.1); quote it: "5.10"'),
-        (MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: {name: bio}"),
-         ":12: images[2] (bio-hub-image).image_name: expected text, got a mapping"),
-        (MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: demo-org/climate-hub-image"),
-         "images (bio-hub-image).image_name: 'quay.io/demo-org/climate-hub-image' is also the image at line 6"),
-        ("owner: demo-org\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-         "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nimages: [{repo_name: x}]\n",
-         ":2: YAML anchors and aliases (&, *) are not allowed in a manifest"),
+        (MANIFEST + 'org_secrets: "false"\n', ':13: org_secrets: "false" is not a YAML boolean; write true or false'),
+        (
+            MANIFEST.replace("    push_on_pr: true", "    push_on_pr: 'yes'"),
+            ":10: images[1] (astro-hub-image).push_on_pr: 'yes' is not a YAML boolean",
+        ),
+        (
+            MANIFEST.replace('  jupyterhub_version: "5.3"', "  jupyterhub_version: 5.10"),
+            ':4: defaults.jupyterhub_version: 5.10 is a number to YAML (5.10 would become 5.1); quote it: "5.10"',
+        ),
+        (
+            MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: {name: bio}"),
+            ":12: images[2] (bio-hub-image).image_name: expected text, got a mapping",
+        ),
+        (
+            MANIFEST.replace("image_name: demo-org/bio-hub-image", "image_name: demo-org/climate-hub-image"),
+            "images (bio-hub-image).image_name: 'quay.io/demo-org/climate-hub-image' is also the image at line 6",
+        ),
+        (
+            "owner: demo-org\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nimages: [{repo_name: x}]\n",
+            ":2: YAML anchors and aliases (&, *) are not allowed in a manifest",
+        ),
     ],
 )
 def test_an_invalid_manifest_names_the_image_and_key_and_applies_nothing(fleet, github, text, message):
@@ -199,8 +232,7 @@ def test_missing_registry_credentials_stop_apply_before_any_write(fleet, github)
 
 
 def test_one_image_failing_does_not_stop_the_others(fleet, github):
-    github.inject("PUT", r"/astro-hub-image/actions/secrets/", 403,
-                  headers={"X-Accepted-OAuth-Scopes": "repo"})
+    github.inject("PUT", r"/astro-hub-image/actions/secrets/", 403, headers={"X-Accepted-OAuth-Scopes": "repo"})
     result = fleet("apply", "--json")
     assert result.returncode == 1
     rows = by_repo(result)
@@ -230,8 +262,13 @@ def test_ctrl_c_stops_at_once_and_the_next_run_finishes(fleet, github):
     # The first creation is held in flight by the emulator: Ctrl-C arrives mid-request,
     # whatever the machine's speed.
     arrived, release = github.hold("POST", r"^/orgs/demo-org/repos$")
-    proc = subprocess.Popen([tool("hub-image"), "fleet", "apply", "--workers", "1", str(fleet.manifest)], env=fleet.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [tool("hub-image"), "fleet", "apply", "--workers", "1", str(fleet.manifest)],
+        env=fleet.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert arrived.wait(120), "the first creation never arrived"
         proc.send_signal(signal.SIGINT)
@@ -251,7 +288,9 @@ def test_ctrl_c_stops_at_once_and_the_next_run_finishes(fleet, github):
     for name in REPOS:
         repo = github.repo(f"demo-org/{name}")
         assert repo.secrets == {"QUAY_USERNAME": "demo-org+builder", "QUAY_PASSWORD": "fleet-secret"}
-        log = subprocess.run(["git", "--git-dir", str(repo.bare), "log", "--oneline", "main"], capture_output=True, text=True).stdout
+        log = subprocess.run(
+            ["git", "--git-dir", str(repo.bare), "log", "--oneline", "main"], capture_output=True, text=True
+        ).stdout
         assert len(log.splitlines()) == 1  # pushed once, nothing duplicated
     assert github.requests().count("POST /orgs/demo-org/repos") == 3  # each created once, over both runs
 
@@ -278,10 +317,13 @@ def test_a_short_retry_after_is_waited_out_visibly(fleet, github):
     assert "waiting 5 s, until" in result.stderr and "GitHub's rate limit asks to" in result.stderr
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"GITHUB_TOKEN": "ghp_not_a_token"}, "Error: checking the token: GitHub refused the token (401"),
-    ({"GITHUB_API_URL": "http://127.0.0.1:9"}, "Error: checking the token: could not reach GitHub at http://127.0.0.1:9"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"GITHUB_TOKEN": "ghp_not_a_token"}, "Error: checking the token: GitHub refused the token (401"),
+        ({"GITHUB_API_URL": "http://127.0.0.1:9"}, "Error: checking the token: could not reach GitHub at http://127.0.0.1:9"),
+    ],
+)
 def test_a_bad_token_or_an_unreachable_api_is_one_line(fleet, github, env, message):
     result = fleet("apply", env_extra=env)
     assert result.returncode == 1
@@ -302,8 +344,7 @@ def test_a_failed_organisation_secret_write_is_one_line_after_the_table(fleet, g
 def test_a_run_beyond_the_hourly_limit_says_so_before_it_starts(fleet, github):
     result = fleet("apply", env_extra={"HUB_IMAGE_WRITES_PER_HOUR": "5"})
     assert result.returncode == 1
-    assert "this run needs 9 writes, more than GitHub's 5 an hour: it would take about 1.8 h; run it with --wait" \
-        in result.stderr
+    assert "this run needs 9 writes, more than GitHub's 5 an hour: it would take about 1.8 h; run it with --wait" in result.stderr
     assert writes(github) == []
 
 
@@ -332,6 +373,9 @@ def test_the_example_fleet_repository_is_valid(fleet, github):
         "create organisation secret QUAY_PASSWORD for 2 repositories",
         "create organisation secret QUAY_USERNAME for 2 repositories",
     ]
-    check = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                            str(example / ".github/workflows/fleet.yaml")], capture_output=True, text=True)
+    check = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(example / ".github/workflows/fleet.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout + check.stderr

@@ -9,17 +9,17 @@ import shutil
 import subprocess
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
 from conftest import ACTION_YML, TEMPLATE, tool
 from github_actions import action_inputs, build_outcome, check_parses, event_context, expressions
+from hub_image import registries
 from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY, round_trip_yaml
 
-from hub_image import registries
-
-COMBOS = {
+COMBOS: dict[str, dict[str, str]] = {
     "defaults": {},
     "configured": {
         "github_owner": "my-org",
@@ -40,18 +40,36 @@ COMBOS = {
     },
 }
 # What each combination should produce.
-_DEFAULT = dict(repo="my-hub-image", image="", pr=False, python="3.13", series="5.5", upper="5.6",
-                host="quay.io", registry="quay.io", kind="environment.yml")
-EXPECT = {
+_DEFAULT = dict(
+    repo="my-hub-image",
+    image="",
+    pr=False,
+    python="3.13",
+    series="5.5",
+    upper="5.6",
+    host="quay.io",
+    registry="quay.io",
+    kind="environment.yml",
+)
+EXPECT: dict[str, dict[str, Any]] = {
     "defaults": _DEFAULT,
     "configured": {**_DEFAULT, "image": "my-org/climate-image", "python": "3.10", "series": "4.1", "upper": "4.2"},
-    "host-prefix-and-pr-pushes": {**_DEFAULT, "repo": "astro-image", "image": "astro-lab/astro-image", "pr": True,
-                                  "python": "3.14", "series": "5.3", "upper": "5.4"},
+    "host-prefix-and-pr-pushes": {
+        **_DEFAULT,
+        "repo": "astro-image",
+        "image": "astro-lab/astro-image",
+        "pr": True,
+        "python": "3.14",
+        "series": "5.3",
+        "upper": "5.4",
+    },
     "awkward-text": {**_DEFAULT, "repo": "Climate_Lab.image"},
 }
 # Every registry with every image flavour, configured to push.
 REGISTRY_HOSTS = {
-    "quay.io": "", "ghcr.io": "", "docker.io": "",
+    "quay.io": "",
+    "ghcr.io": "",
+    "docker.io": "",
     "artifact-registry": "us-central1-docker.pkg.dev/my-project",
     "ecr": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     "acr": "myhub.azurecr.io",
@@ -60,10 +78,22 @@ REGISTRY_HOSTS = {
 for _registry, _host in REGISTRY_HOSTS.items():
     for _kind in ("environment.yml", "Dockerfile"):
         _name = f"{_registry}-{_kind}"
-        COMBOS[_name] = {"repo_name": "hub-image", "github_owner": "my-org", "registry": _registry,
-                         "registry_host": _host, "image_kind": _kind, "image_name": "my-org/hub-image"}
-        EXPECT[_name] = {**_DEFAULT, "repo": "hub-image", "image": "my-org/hub-image", "registry": _registry,
-                         "host": _host or _registry, "kind": _kind}
+        COMBOS[_name] = {
+            "repo_name": "hub-image",
+            "github_owner": "my-org",
+            "registry": _registry,
+            "registry_host": _host,
+            "image_kind": _kind,
+            "image_name": "my-org/hub-image",
+        }
+        EXPECT[_name] = {
+            **_DEFAULT,
+            "repo": "hub-image",
+            "image": "my-org/hub-image",
+            "registry": _registry,
+            "host": _host or _registry,
+            "kind": _kind,
+        }
 assert set(REGISTRY_HOSTS) == set(registries.CHOICES)
 
 
@@ -75,7 +105,9 @@ def generated(request, tmp_path_factory) -> tuple[str, Path]:
     config.write_text(f"replay_dir: {tmp / 'replay'}\ncookiecutters_dir: {tmp / 'cc'}\n")
     args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "-o", str(tmp / "out")]
     args += [f"{k}={v}" for k, v in COMBOS[name].items()]
-    result = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ, COOKIECUTTER_CONFIG=str(config)), timeout=120)
+    result = subprocess.run(
+        args, capture_output=True, text=True, env=dict(os.environ, COOKIECUTTER_CONFIG=str(config)), timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return name, tmp / "out" / EXPECT[name]["repo"]
 
@@ -89,8 +121,16 @@ def _with(project: Path) -> dict:
 def test_generate_makes_exactly_the_image_repo_files(generated):
     name, project = generated
     files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
-    assert files == sorted([".github/workflows/build.yaml", ".github/dependabot.yml", ".gitignore", "README.md", EXPECT[name]["kind"],
-                            "image-tests/test_hub_ready.py"])
+    assert files == sorted(
+        [
+            ".github/workflows/build.yaml",
+            ".github/dependabot.yml",
+            ".gitignore",
+            "README.md",
+            EXPECT[name]["kind"],
+            "image-tests/test_hub_ready.py",
+        ]
+    )
 
 
 def test_generated_files_have_no_jinja_left(generated):
@@ -122,7 +162,9 @@ def test_workflow_passes_githubs_workflow_schema(generated):
     _, project = generated
     result = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(project / ".github/workflows/build.yaml")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -139,7 +181,9 @@ def test_repo2docker_builds_it_with_conda_and_the_pinned_python(generated):
     name, project = generated
     result = subprocess.run(
         [tool("repo2docker"), "--no-build", "--no-run", "--user-id", "1000", "--user-name", "jovyan", str(project)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     if EXPECT[name]["kind"] == "Dockerfile":
@@ -213,8 +257,12 @@ def _workflow(project: Path) -> dict:
 
 def test_zizmor_finds_nothing_in_the_workflow(generated):
     _, project = generated
-    result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(project / ".github/workflows/build.yaml")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-progress", str(project / ".github/workflows/build.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "No findings" in result.stdout, result.stdout + result.stderr
 
 
@@ -235,8 +283,12 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(generated):
 def test_dependabot_keeps_actions_and_packages_current(generated):
     name, project = generated
     path = project / ".github/dependabot.yml"
-    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     updates = {u["package-ecosystem"]: u for u in YAML(typ="safe").load(path.read_text())["updates"]}
     if EXPECT[name]["kind"] == "environment.yml":
@@ -303,8 +355,10 @@ def test_a_pull_request_adding_cookiecutter_json_is_still_built(generated, tmp_p
 
 
 OIDC_VARS = {
-    "artifact-registry": {"GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/p/providers/gh",
-                          "GCP_SERVICE_ACCOUNT": "pusher@my-project.iam.gserviceaccount.com"},
+    "artifact-registry": {
+        "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/p/providers/gh",
+        "GCP_SERVICE_ACCOUNT": "pusher@my-project.iam.gserviceaccount.com",
+    },
     "ecr": {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/hub-image-push"},
 }
 
@@ -319,9 +373,11 @@ def test_cloud_registries_log_in_by_oidc_without_any_stored_key(generated):
     assert workflow["jobs"]["build-and-push"]["permissions"]["id-token"] == "write"
     oidc = event_context("push", repository, secrets={}, variables=OIDC_VARS[e["registry"]])
     inputs = action_inputs(workflow, oidc, project)
-    expected = ({"DOCKER_USERNAME": "oauth2accesstoken", "DOCKER_PASSWORD": "gcp-oidc-access-token"}
-                if e["registry"] == "artifact-registry" else
-                {"DOCKER_USERNAME": "AWS", "DOCKER_PASSWORD": "ecr-short-lived-password"})
+    expected = (
+        {"DOCKER_USERNAME": "oauth2accesstoken", "DOCKER_PASSWORD": "gcp-oidc-access-token"}
+        if e["registry"] == "artifact-registry"
+        else {"DOCKER_USERNAME": "AWS", "DOCKER_PASSWORD": "ecr-short-lived-password"}
+    )
     assert {k: inputs[k] for k in expected} == expected
     assert build_outcome(workflow, oidc, project) == ("push", f"{e['host']}/{e['image']}")
     # With a stored key instead (no variables).

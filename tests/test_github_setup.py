@@ -81,7 +81,9 @@ def test_create_makes_the_repo_pushes_main_and_sets_secrets(run_cookiecutter, gh
     clone = git_clone(repo.bare.as_uri(), tmp_path / "clone")
     assert tree(clone) == tree(project)
     assert 'IMAGE_NAME: "demo-org/climate-image"' in (clone / ".github/workflows/build.yaml").read_text()
-    assert subprocess.run(["git", "-C", str(project), "remote", "get-url", "origin"], capture_output=True, text=True).stdout.strip() == github.clone_url(repo)
+    assert subprocess.run(
+        ["git", "-C", str(project), "remote", "get-url", "origin"], capture_output=True, text=True
+    ).stdout.strip() == github.clone_url(repo)
     assert "done: pushed" in result.stdout and "is set up" in result.stdout
 
 
@@ -114,9 +116,13 @@ def test_none_mode_sends_nothing(run_cookiecutter, gh_env, github):
 def test_running_hub_image_github_again_changes_nothing_but_the_secrets(run_cookiecutter, gh_env, github, hub_image, tmp_path):
     assert generate(run_cookiecutter, gh_env, github_setup="create", github_owner="demo-org").returncode == 0
     project = tmp_path / "out" / "climate-image"
-    before = subprocess.run(["git", "--git-dir", str(github.repo("demo-org/climate-image").bare), "show-ref"], capture_output=True, text=True).stdout
+    before = subprocess.run(
+        ["git", "--git-dir", str(github.repo("demo-org/climate-image").bare), "show-ref"], capture_output=True, text=True
+    ).stdout
     github.clear_log()
-    result = subprocess.run(["hub-image", "github", str(project), "--owner", "demo-org"], env=gh_env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["hub-image", "github", str(project), "--owner", "demo-org"], env=gh_env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "adopted it" in result.stdout and "nothing to push" in result.stdout
     assert github.requests() == [
@@ -126,7 +132,9 @@ def test_running_hub_image_github_again_changes_nothing_but_the_secrets(run_cook
         "PUT /repos/demo-org/climate-image/actions/secrets/QUAY_USERNAME",
         "PUT /repos/demo-org/climate-image/actions/secrets/QUAY_PASSWORD",
     ]
-    after = subprocess.run(["git", "--git-dir", str(github.repo("demo-org/climate-image").bare), "show-ref"], capture_output=True, text=True).stdout
+    after = subprocess.run(
+        ["git", "--git-dir", str(github.repo("demo-org/climate-image").bare), "show-ref"], capture_output=True, text=True
+    ).stdout
     assert after == before
     assert len(github.repos) == 1
 
@@ -137,7 +145,10 @@ def test_an_existing_repo_with_history_is_adopted_never_overwritten(run_cookiecu
     result = generate(run_cookiecutter, gh_env, github_setup="create", github_owner="demo-org")
     assert result.returncode == 0, result.stderr
     assert "already has history, so nothing was pushed" in result.stdout
-    assert subprocess.run(["git", "--git-dir", str(repo.bare), "rev-parse", "main"], capture_output=True, text=True).stdout == history
+    assert (
+        subprocess.run(["git", "--git-dir", str(repo.bare), "rev-parse", "main"], capture_output=True, text=True).stdout
+        == history
+    )
     assert repo.secrets["QUAY_PASSWORD"] == SENTINEL
     assert "POST /orgs/demo-org/repos" not in github.requests()
 
@@ -205,8 +216,12 @@ def test_missing_scopes_are_named_before_anything_is_created(hub_image, gh_env, 
     github.add_user("dave", "ghp_dave", scopes=scopes)
     project = tmp_path / "p" / "climate-image"
     project.mkdir(parents=True)
-    result = subprocess.run(["hub-image", "github", str(project), "--owner", "dave"], env=dict(gh_env, GITHUB_TOKEN="ghp_dave"),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["hub-image", "github", str(project), "--owner", "dave"],
+        env=dict(gh_env, GITHUB_TOKEN="ghp_dave"),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert message in result.stderr
     assert github.requests() == ["GET /user"]
@@ -216,8 +231,9 @@ def test_secrets_on_a_repo_without_admin_rights_say_so(gh_env, github, tmp_path)
     github.add_repo("carol", "climate-image")  # public: alice can see it, not administer it
     project = tmp_path / "climate-image"
     project.mkdir()
-    result = subprocess.run(["hub-image", "github", str(project), "--owner", "carol", "--secrets-only"], env=gh_env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["hub-image", "github", str(project), "--owner", "carol", "--secrets-only"], env=gh_env, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "no admin rights on carol/climate-image" in result.stderr
     assert "Resume with: hub-image github" in result.stderr and "--secrets-only" in result.stderr
@@ -228,8 +244,9 @@ def test_a_forbidden_secret_write_names_the_scope(gh_env, github, tmp_path):
     github.inject("PUT", r"/actions/secrets/", 403, headers={"X-Accepted-OAuth-Scopes": "repo"})
     project = tmp_path / "climate-image"
     project.mkdir()
-    result = subprocess.run(["hub-image", "github", str(project), "--owner", "demo-org", "--secrets-only"], env=gh_env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["hub-image", "github", str(project), "--owner", "demo-org", "--secrets-only"], env=gh_env, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "setting the registry secrets: the token lacks a scope (403); it needs: repo" in result.stderr
 
@@ -262,15 +279,18 @@ def test_hub_image_github_marks_an_adopted_repo_as_template(gh_env, github, tmp_
     github.add_repo("demo-org", "climate-image")
     assert generate(run_cookiecutter, gh_env, image_name="").returncode == 0
     project = tmp_path / "out" / "climate-image"
-    result = subprocess.run(["hub-image", "github", str(project), "--owner", "demo-org", "--template"], env=gh_env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["hub-image", "github", str(project), "--owner", "demo-org", "--template"], env=gh_env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert github.repo("demo-org/climate-image").is_template
     assert "PATCH /repos/demo-org/climate-image" in github.requests()
 
 
 def test_an_unreachable_github_keeps_the_project_and_says_so(run_cookiecutter, gh_env, tmp_path):
-    result = generate(run_cookiecutter, dict(gh_env, GITHUB_API_URL="http://127.0.0.1:9"), github_setup="create", github_owner="demo-org")
+    result = generate(
+        run_cookiecutter, dict(gh_env, GITHUB_API_URL="http://127.0.0.1:9"), github_setup="create", github_owner="demo-org"
+    )
     assert (tmp_path / "out" / "climate-image").is_dir()
     assert "checking the token: could not reach GitHub at http://127.0.0.1:9" in result.stderr
     assert "Resume with: hub-image github" in result.stderr
@@ -296,8 +316,9 @@ def test_setup_sets_exactly_the_secrets_the_registry_needs(run_cookiecutter, gh_
     values = {name: JSON_KEY if name == "GCP_SA_KEY" else f"{name.lower()}-value" for name in names}
     env = {**gh_env, **values}
     repo = github.add_repo("demo-org", "climate-image")
-    result = generate(run_cookiecutter, env, github_setup="secrets", github_owner="demo-org", registry=registry,
-                      **REGISTRY_ANSWERS[registry])
+    result = generate(
+        run_cookiecutter, env, github_setup="secrets", github_owner="demo-org", registry=registry, **REGISTRY_ANSWERS[registry]
+    )
     assert result.returncode == 0, result.stderr
     assert repo.secrets == values
     if not names:  # ghcr.io: the workflow's own GITHUB_TOKEN; nothing to fetch or set
@@ -312,8 +333,17 @@ def test_a_terminal_user_is_asked_for_the_password_without_echo(gh_env, github, 
     from conftest import TEMPLATE, tool
 
     env = {k: v for k, v in gh_env.items() if k not in ("QUAY_USERNAME", "QUAY_PASSWORD")}
-    args = [tool("cookiecutter"), "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out"), "repo_name=climate-image",
-            "github_owner=demo-org", "github_setup=create", "image_name=demo-org/climate-image"]
+    args = [
+        tool("cookiecutter"),
+        "--no-input",
+        str(TEMPLATE),
+        "-o",
+        str(tmp_path / "out"),
+        "repo_name=climate-image",
+        "github_owner=demo-org",
+        "github_setup=create",
+        "image_name=demo-org/climate-image",
+    ]
     pid, fd = pty.fork()
     if pid == 0:  # the child: cookiecutter on a terminal
         os.execve(args[0], args, env)
@@ -400,11 +430,19 @@ def test_the_emulator_refuses_a_push_without_the_token(github, tmp_path):
     github.add_repo("demo-org", "locked")
     work = tmp_path / "work"
     work.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "x"],
+    ):
         subprocess.run(["git", *args], cwd=work, check=True)
     url = f"{github.url}/demo-org/locked.git"
-    result = subprocess.run(["git", "push", "-q", url, "main"], cwd=work, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)})
+    result = subprocess.run(
+        ["git", "push", "-q", url, "main"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)},
+    )
     assert result.returncode != 0
     assert "refused push demo-org/locked" in [event for event, _ in github.git_log]
 
@@ -421,8 +459,10 @@ def test_a_json_key_is_read_whole_from_a_file_and_a_first_line_is_refused(run_co
     assert github.repo("demo-org/climate-image").secrets == {"GCP_SA_KEY": JSON_KEY}  # every line of it
     pasted = _hub_image({**gh_env, "GCP_SA_KEY": "{"}, "github", str(project), "--owner", "demo-org", "--secrets-only")
     assert pasted.returncode == 1
-    assert "GCP_SA_KEY is not a whole JSON key: it looks like the first line of a pasted key; give the key file with " \
-           "GCP_SA_KEY_FILE=path/to/key.json" in pasted.stderr
+    assert (
+        "GCP_SA_KEY is not a whole JSON key: it looks like the first line of a pasted key; give the key file with "
+        "GCP_SA_KEY_FILE=path/to/key.json" in pasted.stderr
+    )
 
 
 def test_messages_use_the_clis_words(run_cookiecutter, gh_env, github, tmp_path):

@@ -20,16 +20,34 @@ def image(tmp_path_factory) -> Path:
     """A stand-in for a built image: JupyterHub 5.5, JupyterLab and pytest, from PyPI."""
     root = tmp_path_factory.mktemp("image") / "venv"
     venv.EnvBuilder(with_pip=True).create(root)
-    subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    f"jupyterhub=={STAND_IN_HUB}.*", "jupyterlab", "pytest"], check=True, timeout=900)
+    subprocess.run(
+        [
+            str(root / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"jupyterhub=={STAND_IN_HUB}.*",
+            "jupyterlab",
+            "pytest",
+        ],
+        check=True,
+        timeout=900,
+    )
     return root
 
 
 def run_image_tests(image: Path, project: Path) -> dict[str, str]:
     """Run image-tests/ as repo2docker-action does (pytest, in the repo dir); outcome per test."""
     env = dict(os.environ, PATH=f"{image / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run([str(image / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-rA", "image-tests/"],
-                            cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(image / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-rA", "image-tests/"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     outcomes = {}
     for line in result.stdout.splitlines():
         for word in ("PASSED", "FAILED"):
@@ -40,8 +58,13 @@ def run_image_tests(image: Path, project: Path) -> dict[str, str]:
 
 
 def expected(**failing: bool) -> dict[str, str]:
-    tests = ["test_jupyterhub_singleuser_is_on_path", "test_jupyterhub_matches_the_hub", "test_a_notebook_server_is_installed",
-             "test_python_version", "test_runs_as_a_regular_user"]
+    tests = [
+        "test_jupyterhub_singleuser_is_on_path",
+        "test_jupyterhub_matches_the_hub",
+        "test_a_notebook_server_is_installed",
+        "test_python_version",
+        "test_runs_as_a_regular_user",
+    ]
     # Run as root (as CI is), the image's root check fails, as it should.
     failing = {**failing, "test_runs_as_a_regular_user": os.getuid() == 0}
     return {t: "FAILED" if failing.get(t) else "PASSED" for t in tests}

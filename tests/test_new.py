@@ -15,9 +15,13 @@ import pytest
 from conftest import TEMPLATE, tool
 
 QUESTIONS = {  # the start of each prompt, by answer
-    "repo_name": "GitHub repository name", "registry_host": "Registry host", "push_on_pr": "Also push images built",
-    "base_image": "Base image for the Dockerfile", "python_version": "Python version in the image",
-    "repo_visibility": "Visibility of a repository", "is_template": "Mark the created repository",
+    "repo_name": "GitHub repository name",
+    "registry_host": "Registry host",
+    "push_on_pr": "Also push images built",
+    "base_image": "Base image for the Dockerfile",
+    "python_version": "Python version in the image",
+    "repo_visibility": "Visibility of a repository",
+    "is_template": "Mark the created repository",
 }
 
 
@@ -27,13 +31,26 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def new(tmp_path: Path, *args: str, stdin: str = "", env: dict | None = None, python: list[str] | None = None):
     command = [*(python or [tool("hub-image")]), "new", *args]
-    return subprocess.run(command, input=stdin, capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        command, input=stdin, capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ, **(env or {})}
+    )
 
 
 def test_new_asks_only_what_applies_and_asks_a_bad_answer_again_at_once(tmp_path, run_cookiecutter):
-    answers = ["climate-image", "demo-org", "", "quay.io", "Demo/Climate", "demo-org/climate", "", "environment.yml",
-               "3.99", "3.12", "5.5", "none"]
+    answers = [
+        "climate-image",
+        "demo-org",
+        "",
+        "quay.io",
+        "Demo/Climate",
+        "demo-org/climate",
+        "",
+        "environment.yml",
+        "3.99",
+        "3.12",
+        "5.5",
+        "none",
+    ]
     result = new(tmp_path, "made", stdin="\n".join(answers) + "\n")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -46,26 +63,36 @@ def test_new_asks_only_what_applies_and_asks_a_bad_answer_again_at_once(tmp_path
     assert out.index("python_version: '3.99' is not one of") < out.index("Your hub's JupyterHub version")
     assert "Traceback" not in result.stderr
     assert "Next steps:" in out and "hub-image github --owner demo-org" in out
-    same = run_cookiecutter({"repo_name": "climate-image", "github_owner": "demo-org", "image_name": "demo-org/climate",
-                             "python_version": "3.12"})
+    same = run_cookiecutter(
+        {"repo_name": "climate-image", "github_owner": "demo-org", "image_name": "demo-org/climate", "python_version": "3.12"}
+    )
     assert same.returncode == 0, same.stderr
     assert tree(tmp_path / "made" / "climate-image") == tree(tmp_path / "out" / "climate-image")
 
 
 def test_new_without_input_takes_the_answers_given(tmp_path, run_cookiecutter):
-    answers = {"repo_name": "astro", "registry": "acr", "registry_host": "myhub.azurecr.io", "image_name": "lab/astro",
-               "push_on_pr": "true", "image_kind": "Dockerfile"}
+    answers = {
+        "repo_name": "astro",
+        "registry": "acr",
+        "registry_host": "myhub.azurecr.io",
+        "image_name": "lab/astro",
+        "push_on_pr": "true",
+        "image_kind": "Dockerfile",
+    }
     result = new(tmp_path, "made", "--no-input", *(f"{k}={v}" for k, v in answers.items()))
     assert result.returncode == 0, result.stderr
     assert run_cookiecutter(answers).returncode == 0
     assert tree(tmp_path / "made" / "astro") == tree(tmp_path / "out" / "astro")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["registry=acr"], "Error: registry_host: registry acr needs its host, e.g. 'myhub.azurecr.io'"),
-    (["colour=blue"], "Error: colour: not a question of the template"),
-    (["image_name"], "Error: 'image_name': give answers as KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["registry=acr"], "Error: registry_host: registry acr needs its host, e.g. 'myhub.azurecr.io'"),
+        (["colour=blue"], "Error: colour: not a question of the template"),
+        (["image_name"], "Error: 'image_name': give answers as KEY=VALUE"),
+    ],
+)
 def test_a_bad_answer_without_input_is_one_line_and_makes_nothing(tmp_path, args, message):
     result = new(tmp_path, "made", "--no-input", *args)
     assert result.returncode == 1
@@ -78,8 +105,12 @@ def test_a_bad_answer_without_input_is_one_line_and_makes_nothing(tmp_path, args
 def wheel(tmp_path_factory) -> Path:
     """This project built as a wheel, and unpacked: what `pip install` puts in site-packages."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out),
-                    str(TEMPLATE)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(TEMPLATE)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (built,) = out.glob("hub_image-*.whl")
     site = out / "site-packages"
     zipfile.ZipFile(built).extractall(site)
@@ -88,9 +119,24 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_template_as_the_repository_has_it(wheel):
     packaged = wheel / "hub_image" / "_template"
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "cookiecutter.json",
-                             "local_extensions.py", "hooks", "{{cookiecutter.repo_name | project_dir}}"], cwd=TEMPLATE,
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        [
+            "git",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "cookiecutter.json",
+            "local_extensions.py",
+            "hooks",
+            "{{cookiecutter.repo_name | project_dir}}",
+        ],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     tracked = [t for t in listed.split("\0") if t]
     assert tracked and sorted(tree(packaged)) == sorted(tracked)
     for rel in tracked:
@@ -100,8 +146,14 @@ def test_the_wheel_carries_the_template_as_the_repository_has_it(wheel):
 def test_an_installed_hub_image_renders_its_own_template_byte_for_byte(wheel, tmp_path, run_cookiecutter):
     # The installed package alone (no checkout on the path) finds and renders its template.
     env = {"PYTHONPATH": str(wheel), "PYTHONSAFEPATH": "1"}
-    where = subprocess.run([sys.executable, "-c", "from hub_image.template import template_dir; print(template_dir())"],
-                           env={**os.environ, **env}, capture_output=True, text=True, cwd=tmp_path, check=True).stdout.strip()
+    where = subprocess.run(
+        [sys.executable, "-c", "from hub_image.template import template_dir; print(template_dir())"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.strip()
     assert where == str(wheel / "hub_image" / "_template")
     python = [sys.executable, "-c", "import sys; from hub_image.cli import main; sys.exit(main())"]
     answers = ["image_name=demo-org/climate", "registry=ecr", "registry_host=123456789012.dkr.ecr.eu-west-1.amazonaws.com"]

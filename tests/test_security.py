@@ -54,9 +54,9 @@ def test_cookiecutter_writes_every_answer_literally(run_cookiecutter, cc_env, tm
 def test_the_literal_rule_does_not_touch_the_templates_own_jinja():
     """Only answers are made literal: the template's files, hooks and directory name still
     render (a failure here would show as unrendered Jinja in every generated file)."""
-    from hub_image.extension import literal_template, template_sources
-
     from jinja2 import Environment
+
+    from hub_image.extension import literal_template, template_sources
 
     for text in ["{{ 7*7 }}", "plain", "é ✓ \U0001f600 '\"\\ \n{% endraw %}"]:
         assert Environment().from_string(literal_template(text)).render() == text
@@ -74,14 +74,26 @@ def test_fleet_manifest_values_reach_the_pushed_repo_literally(tmp_path, cc_env)
         manifest = tmp_path / "fleet.yaml"
         images = "".join(f"  - repo_name: image-{i}\n    description: {json.dumps(p)}\n" for i, p in enumerate(PAYLOADS))
         manifest.write_text(f"owner: demo-org\nimages:\n{images}")
-        env = dict(cc_env, GITHUB_API_URL=emu.url, GITHUB_TOKEN="ghp_token", QUAY_USERNAME="demo-org+robot",
-                   QUAY_PASSWORD=SECRET, HUB_IMAGE_TEMPLATE=str(TEMPLATE))
-        result = subprocess.run([tool("hub-image"), "fleet", "apply", str(manifest), "--json"], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=300)
+        env = dict(
+            cc_env,
+            GITHUB_API_URL=emu.url,
+            GITHUB_TOKEN="ghp_token",
+            QUAY_USERNAME="demo-org+robot",
+            QUAY_PASSWORD=SECRET,
+            HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+        )
+        result = subprocess.run(
+            [tool("hub-image"), "fleet", "apply", str(manifest), "--json"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         for i, payload in enumerate(PAYLOADS):
             repo = emu.repo(f"demo-org/image-{i}")
-            assert repo.description == payload
+            assert repo is not None and repo.description == payload
             clone = tmp_path / "clones" / f"image-{i}"
             subprocess.run(["git", "clone", "-q", repo.bare.as_uri(), str(clone)], check=True)
             _assert_literal(clone, payload, tmp_path)
@@ -94,8 +106,17 @@ def test_fleet_manifest_values_reach_the_pushed_repo_literally(tmp_path, cc_env)
 def test_use_this_template_writes_the_description_literally(copy, tmp_path, cc_env, via):
     payload = PAYLOADS[3]
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"repository": {"full_name": "acme/climate-image", "is_template": False,
-                                                "description": payload if via == "event payload" else "x"}}))
+    event.write_text(
+        json.dumps(
+            {
+                "repository": {
+                    "full_name": "acme/climate-image",
+                    "is_template": False,
+                    "description": payload if via == "event payload" else "x",
+                }
+            }
+        )
+    )
     env = dict(cc_env, GITHUB_REPOSITORY="acme/climate-image", GITHUB_EVENT_PATH=str(event), QUAY_PASSWORD=SECRET)
     args = [tool("hub-image"), "from-template", "."] + (["--description", payload] if via == "--description" else [])
     result = subprocess.run(args, cwd=copy, env=env, capture_output=True, text=True, timeout=120)
@@ -107,16 +128,30 @@ def test_use_this_template_writes_the_description_literally(copy, tmp_path, cc_e
 
 SENTINEL = "SENTINEL-9f2c"
 REGISTRY_HOSTS = {
-    "quay.io": "", "ghcr.io": "", "docker.io": "",
+    "quay.io": "",
+    "ghcr.io": "",
+    "docker.io": "",
     "artifact-registry": "us-central1-docker.pkg.dev/my-project",
     "ecr": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     "acr": "myhub.azurecr.io",
     "other": "registry.example.org",
 }
-SECRETS = {name: f"{SENTINEL}-{name}" for name in (
-    "QUAY_USERNAME", "QUAY_PASSWORD", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", "GCP_SA_KEY",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ACR_USERNAME", "ACR_PASSWORD",
-    "REGISTRY_USERNAME", "REGISTRY_PASSWORD")}
+SECRETS = {
+    name: f"{SENTINEL}-{name}"
+    for name in (
+        "QUAY_USERNAME",
+        "QUAY_PASSWORD",
+        "DOCKERHUB_USERNAME",
+        "DOCKERHUB_TOKEN",
+        "GCP_SA_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "ACR_USERNAME",
+        "ACR_PASSWORD",
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+    )
+}
 GITHUB_TOKEN = f"ghs_{SENTINEL}_workflow_token"
 
 
@@ -162,9 +197,19 @@ def run_workspace_steps(workflow: dict, workspace: Path, ctx: dict, tmp_path: Pa
                 (workspace / "gha-creds-0123456789abcdef.json").write_text(json.dumps({"token": f"{SENTINEL}-oidc"}))
         elif "run" in step:
             outputs = runner_temp / "output"
-            result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workspace, capture_output=True, text=True,
-                                    env={**env, "PATH": f"{stubs}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(outputs),
-                                         "GITHUB_STEP_SUMMARY": str(runner_temp / "summary"), "HOME": str(runner_temp)})
+            result = subprocess.run(
+                ["bash", "-e", "-c", step["run"]],
+                cwd=workspace,
+                capture_output=True,
+                text=True,
+                env={
+                    **env,
+                    "PATH": f"{stubs}:{os.environ['PATH']}",
+                    "GITHUB_OUTPUT": str(outputs),
+                    "GITHUB_STEP_SUMMARY": str(runner_temp / "summary"),
+                    "HOME": str(runner_temp),
+                },
+            )
             assert result.returncode == 0, result.stderr
 
 
@@ -184,7 +229,9 @@ def build_context(workspace: Path) -> dict[str, bytes]:
                 with tarfile.open(fileobj=fileobj) as tar:
                     for member in tar.getmembers():
                         if member.isfile():
-                            sent[member.name] = tar.extractfile(member).read()
+                            data = tar.extractfile(member)
+                            assert data is not None
+                            sent[member.name] = data.read()
             else:  # the repo's Dockerfile: the engine is sent the directory itself
                 for p in Path(path).rglob("*"):
                     if p.is_file():
@@ -200,8 +247,20 @@ def build_context(workspace: Path) -> dict[str, bytes]:
         def push(self, image_spec):
             raise AssertionError("not pushed")
 
-    r2d = make_r2d(["--no-run", "--user-id", "1000", "--user-name", "jovyan", "--target-repo-dir", "/srv/repo",
-                    "--image-name", "test/image:sha", str(workspace)])
+    r2d = make_r2d(
+        [
+            "--no-run",
+            "--user-id",
+            "1000",
+            "--user-name",
+            "jovyan",
+            "--target-repo-dir",
+            "/srv/repo",
+            "--image-name",
+            "test/image:sha",
+            str(workspace),
+        ]
+    )
     r2d.get_engine = lambda: KeepingEngine(parent=r2d)
     cwd = os.getcwd()
     try:
@@ -232,14 +291,24 @@ def _b64(token: bytes) -> bytes:
 @pytest.mark.parametrize("kind", ["environment.yml", "Dockerfile"])
 @pytest.mark.parametrize("registry", list(REGISTRY_HOSTS))
 def test_no_secret_reaches_the_images_build_context(run_cookiecutter, tmp_path, registry, kind):
-    result = run_cookiecutter({"repo_name": "climate-image", "registry": registry, "registry_host": REGISTRY_HOSTS[registry],
-                               "image_kind": kind, "image_name": "acme/climate-image", "push_on_pr": "true"})
+    result = run_cookiecutter(
+        {
+            "repo_name": "climate-image",
+            "registry": registry,
+            "registry_host": REGISTRY_HOSTS[registry],
+            "image_kind": kind,
+            "image_name": "acme/climate-image",
+            "push_on_pr": "true",
+        }
+    )
     assert result.returncode == 0, result.stderr
     workspace = tmp_path / "out" / "climate-image"
     workflow = YAML(typ="safe").load((workspace / ".github/workflows/build.yaml").read_text())
     variables = {"GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/x", "GCP_SERVICE_ACCOUNT": "sa@x", "AWS_ROLE_ARN": "arn:x"}
-    for ctx in (event_context("push", "acme/climate-image", secrets=SECRETS),
-                event_context("pr", "acme/climate-image", secrets=SECRETS, variables=variables)):
+    for ctx in (
+        event_context("push", "acme/climate-image", secrets=SECRETS),
+        event_context("pr", "acme/climate-image", secrets=SECRETS, variables=variables),
+    ):
         ctx["secrets"]["GITHUB_TOKEN"] = GITHUB_TOKEN
         shutil.rmtree(workspace / ".git", ignore_errors=True)
         run_workspace_steps(workflow, workspace, ctx, tmp_path)
@@ -281,6 +350,7 @@ jobs:
 
 def test_zizmor_finds_nothing_in_this_repositorys_workflows():
     paths = [TEMPLATE / ".github/workflows", TEMPLATE / "examples/fleet/.github/workflows"]
-    result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", *map(str, paths)], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-progress", *map(str, paths)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "No findings" in result.stdout, result.stdout + result.stderr

@@ -8,7 +8,6 @@ is copied; the copy builds but pushes nothing until its owner configures it.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,25 +23,37 @@ ROOT_WORKFLOWS = TEMPLATE / ".github" / "workflows"
 @pytest.fixture
 def github_env(cc_env, tmp_path: Path) -> dict:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"ref": "refs/heads/main", "repository": {
-        "full_name": "acme/climate-image", "description": "Climate  hub image", "is_template": False}}))
+    event.write_text(
+        json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "repository": {"full_name": "acme/climate-image", "description": "Climate  hub image", "is_template": False},
+            }
+        )
+    )
     return dict(cc_env, GITHUB_REPOSITORY="acme/climate-image", GITHUB_EVENT_PATH=str(event), GITHUB_TOKEN="ghs_workflowtoken")
 
 
 def tree_at(repo: Path, rev: str = "HEAD") -> dict[str, bytes]:
     names = git(repo, "ls-tree", "-r", "--name-only", "-z", rev).split("\0")
-    return {n: subprocess.run(["git", "show", f"{rev}:{n}"], cwd=repo, capture_output=True, check=True).stdout for n in names if n}
+    return {
+        n: subprocess.run(["git", "show", f"{rev}:{n}"], cwd=repo, capture_output=True, check=True).stdout for n in names if n
+    }
 
 
 def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, run_cookiecutter, tmp_path):
     # What the setup workflow runs, with the environment GitHub gives it.
-    result = subprocess.run([tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=github_env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=github_env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     rendered = run_cookiecutter({"repo_name": "climate-image", "github_owner": "acme", "description": "Climate hub image"})
     assert rendered.returncode == 0, rendered.stderr
-    expected = {p.relative_to(tmp_path / "out" / "climate-image").as_posix(): p.read_bytes()
-                for p in (tmp_path / "out" / "climate-image").rglob("*") if p.is_file()}
+    expected = {
+        p.relative_to(tmp_path / "out" / "climate-image").as_posix(): p.read_bytes()
+        for p in (tmp_path / "out" / "climate-image").rglob("*")
+        if p.is_file()
+    }
     origin = tmp_path / "origin.git"
     assert tree_at(origin, "main") == expected
     # The setup commit only deleted files under .github/workflows/ (GITHUB_TOKEN can do no more).
@@ -67,8 +78,13 @@ def test_setup_refuses_to_run_in_the_template_repository_itself(copy, github_env
     event = tmp_path / "template-event.json"
     event.write_text(json.dumps({"repository": {"full_name": "hub-image/hub-image", "is_template": True}}))
     head = git(copy, "rev-parse", "HEAD")
-    result = subprocess.run([tool("hub-image"), "from-template", "."], cwd=copy, capture_output=True, text=True,
-                            env=dict(github_env, GITHUB_REPOSITORY="hub-image/hub-image", GITHUB_EVENT_PATH=str(event)))
+    result = subprocess.run(
+        [tool("hub-image"), "from-template", "."],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        env=dict(github_env, GITHUB_REPOSITORY="hub-image/hub-image", GITHUB_EVENT_PATH=str(event)),
+    )
     assert result.returncode != 0 and "is a template repository itself" in result.stderr
     assert git(copy, "rev-parse", "HEAD") == head and git(copy, "status", "--porcelain") == ""
 
@@ -115,8 +131,16 @@ def test_the_template_repository_never_builds_an_image(copy):
 
 
 def test_root_workflows_pass_githubs_schema():
-    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                             *map(str, sorted(ROOT_WORKFLOWS.glob("*.yaml")))], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, sorted(ROOT_WORKFLOWS.glob("*.yaml"))),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -125,8 +149,13 @@ def test_a_copy_of_a_generated_template_repo_pushes_nothing_until_configured(run
     assert result.returncode == 0, result.stderr
     copy = tmp_path / "out" / "community-image"  # a copy has the same files
     wf = copy / ".github/workflows/build.yaml"
-    outcomes = lambda: {k: build_outcome(YAML(typ="safe").load(wf.read_text()), event_context(k, "newcomer/community-image"), copy)
-                        for k in ("push", "pr", "fork-pr")}
+
+    def outcomes():
+        return {
+            k: build_outcome(YAML(typ="safe").load(wf.read_text()), event_context(k, "newcomer/community-image"), copy)
+            for k in ("push", "pr", "fork-pr")
+        }
+
     assert outcomes() == {"push": ("no push", ""), "pr": ("no push", ""), "fork-pr": ("no push", "")}
     readme = (copy / "README.md").read_text()
     assert "QUAY_USERNAME" in readme and "hub-image configure --image-name" in readme and "hub-image github" in readme

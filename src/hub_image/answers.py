@@ -45,8 +45,7 @@ def validate_repo_name(value: str) -> str:
     if not _REPO_NAME.fullmatch(value) or value in (".", ".."):
         raise AnswerError(
             "repo_name",
-            f"{value!r} is not a GitHub repository name; use letters, digits, '-', '_' "
-            "or '.' (at most 100), e.g. 'my-hub-image'",
+            f"{value!r} is not a GitHub repository name; use letters, digits, '-', '_' or '.' (at most 100), e.g. 'my-hub-image'",
         )
     if value.lower().endswith(".git"):
         raise AnswerError("repo_name", f"{value!r} ends in '.git'; drop that suffix")
@@ -118,13 +117,9 @@ def normalize_image_name(value: str, host: str = REGISTRIES[0]) -> str:
     if not name:
         return ""
     if any(bad in name for bad in ("${{", '"', "'", "\n", "\r", " ", "\\")):
-        raise AnswerError(
-            "image_name", f"{value!r} has spaces, quotes or expressions; use 'namespace/name'"
-        )
+        raise AnswerError("image_name", f"{value!r} has spaces, quotes or expressions; use 'namespace/name'")
     if name.startswith(("http://", "https://")):
-        raise AnswerError(
-            "image_name", f"{value!r} is a web address; use the image path, e.g. 'my-org/my-hub-image'"
-        )
+        raise AnswerError("image_name", f"{value!r} is a web address; use the image path, e.g. 'my-org/my-hub-image'")
     if name.lower().startswith(host.lower() + "/"):
         name = name[len(host) + 1 :]
     if "@" in name:
@@ -133,8 +128,7 @@ def normalize_image_name(value: str, host: str = REGISTRIES[0]) -> str:
         head, _, tag = name.rpartition(":")
         raise AnswerError(
             "image_name",
-            f"{value!r} has a tag ':{tag}'; drop it (each build is tagged with its commit sha), "
-            f"e.g. {head!r}",
+            f"{value!r} has a tag ':{tag}'; drop it (each build is tagged with its commit sha), e.g. {head!r}",
         )
     if name != name.lower():
         raise AnswerError("image_name", f"{value!r} has upper-case letters; use {name.lower()!r}")
@@ -154,8 +148,7 @@ def normalize_image_name(value: str, host: str = REGISTRIES[0]) -> str:
         if not _IMAGE_COMPONENT.fullmatch(part):
             raise AnswerError(
                 "image_name",
-                f"{part!r} in {value!r} is not a valid path part; use lowercase letters and digits "
-                "separated by '.', '_' or '-'",
+                f"{part!r} in {value!r} is not a valid path part; use lowercase letters and digits separated by '.', '_' or '-'",
             )
     if len(name) > 255:
         raise AnswerError("image_name", "is longer than 255 characters")
@@ -170,7 +163,9 @@ def validate_base_image(value: str) -> str:
     if ":" in name.rsplit("/", 1)[-1]:
         repo, _, tag = name.rpartition(":")
     if (
-        not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+|[a-z0-9]+(?:[._-][a-z0-9]+)*", repo)
+        not re.fullmatch(
+            r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+|[a-z0-9]+(?:[._-][a-z0-9]+)*", repo
+        )
         or (tag and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag))
         or (digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest))
     ):
@@ -238,13 +233,17 @@ def validate_answers(answers: dict[str, Any]) -> dict[str, Any]:
     out["registry_host"] = validate_registry_host(out["registry"], str(answers.get("registry_host", "")))
     host = full_host(out["registry"], out["registry_host"])
     out["image_name"] = normalize_image_name(str(answers.get("image_name", "")), host)
-    if out["registry"] == "ghcr.io" and out["image_name"] and out["github_owner"]:
-        if out["image_name"].split("/")[0] != out["github_owner"].lower():
-            raise AnswerError(
-                "image_name",
-                f"a ghcr.io image of this repo lives under its owner; use "
-                f"'{out['github_owner'].lower()}/{out['image_name'].split('/')[1]}'",
-            )
+    if (
+        out["registry"] == "ghcr.io"
+        and out["image_name"]
+        and out["github_owner"]
+        and out["image_name"].split("/")[0] != out["github_owner"].lower()
+    ):
+        raise AnswerError(
+            "image_name",
+            f"a ghcr.io image of this repo lives under its owner; use "
+            f"'{out['github_owner'].lower()}/{out['image_name'].split('/')[1]}'",
+        )
     out["image_kind"] = _choice(answers.get("image_kind", IMAGE_KINDS[0]), "image_kind", IMAGE_KINDS)
     out["base_image"] = validate_base_image(str(answers.get("base_image", "")))
     out["push_on_pr"] = parse_bool(answers.get("push_on_pr", False), "push_on_pr")

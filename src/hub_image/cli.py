@@ -76,8 +76,9 @@ def new(directory: str, assignments: tuple[str, ...], no_input: bool) -> None:
     if answers["github_setup"] != "none":
         from . import repo_setup
 
-        status = repo_setup.run_setup(repo_setup.Request.from_answers(answers, created.project), out=click.echo,
-                                      err=lambda line: click.echo(line, err=True))
+        status = repo_setup.run_setup(
+            repo_setup.Request.from_answers(answers, created.project), out=click.echo, err=lambda line: click.echo(line, err=True)
+        )
         if status:
             raise SystemExit(status)
     click.echo("Next steps:")
@@ -90,8 +91,11 @@ def _ask(key: str, question: str, default: Any, choices: list[str] | None) -> An
         return click.confirm(question, default=default)
     if choices:
         return click.prompt(question, default=choices[0], type=click.Choice(choices), show_choices=True)
-    return click.prompt(question, default=default, show_default=True) if default != "" else \
-        click.prompt(question, default="", show_default=False)
+    return (
+        click.prompt(question, default=default, show_default=True)
+        if default != ""
+        else click.prompt(question, default="", show_default=False)
+    )
 
 
 @main.command(name="github")
@@ -99,11 +103,19 @@ def _ask(key: str, question: str, default: Any, choices: list[str] | None) -> An
 @click.option("--owner", help="GitHub user or organisation (default: from origin, or the recorded answers).")
 @click.option("--repo-name", help="Repository name (default: from origin, the recorded answers, or the directory's name).")
 @click.option("--secrets-only", is_flag=True, help="The repository exists: only set its secrets.")
-@click.option("--visibility", type=click.Choice(["public", "private"]), default="public", show_default=True,
-              help="Visibility of a repository this creates.")
+@click.option(
+    "--visibility",
+    type=click.Choice(["public", "private"]),
+    default="public",
+    show_default=True,
+    help="Visibility of a repository this creates.",
+)
 @click.option("--description", default="", help="Description of a repository this creates.")
-@click.option("--registry", type=click.Choice(registries.CHOICES),
-              help="Which registry's secrets to set (default: from the workflow's DOCKER_REGISTRY).")
+@click.option(
+    "--registry",
+    type=click.Choice(registries.CHOICES),
+    help="Which registry's secrets to set (default: from the workflow's DOCKER_REGISTRY).",
+)
 @click.option("--template", "is_template", is_flag=True, help="Mark the repository as a template for other communities.")
 def github_command(path, owner, repo_name, secrets_only, visibility, description, registry, is_template) -> None:
     """Create (or adopt) the GitHub repository of a generated image repo at PATH, set its
@@ -118,9 +130,16 @@ def github_command(path, owner, repo_name, secrets_only, visibility, description
     """
     from . import repo_setup
 
-    request = repo_setup.request_from_options(Path(path), owner=owner, repo_name=repo_name, secrets_only=secrets_only,
-                                              private=visibility == "private", description=description,
-                                              registry=registry, is_template=is_template)
+    request = repo_setup.request_from_options(
+        Path(path),
+        owner=owner,
+        repo_name=repo_name,
+        secrets_only=secrets_only,
+        private=visibility == "private",
+        description=description,
+        registry=registry,
+        is_template=is_template,
+    )
     raise SystemExit(repo_setup.run_setup(request, out=click.echo, err=lambda line: click.echo(line, err=True)))
 
 
@@ -140,12 +159,12 @@ def from_template(path, owner, repo_name, description, commit, push) -> None:
     """
     from . import template_copy
 
-    full_name, changes, pushed = template_copy.run(Path(path), owner=owner, repo_name=repo_name, description=description,
-                                                   commit=commit or push, push=push)
+    full_name, changes, pushed = template_copy.run(
+        Path(path), owner=owner, repo_name=repo_name, description=description, commit=commit or push, push=push
+    )
     for line in changes:
         click.echo(line)
-    click.echo(f"{path}: now the image repo {full_name}"
-               f"{' (pushed)' if pushed else ' (committed)' if commit and changes else ''}")
+    click.echo(f"{path}: now the image repo {full_name}{' (pushed)' if pushed else ' (committed)' if commit and changes else ''}")
 
 
 @main.command(name="hub-config")
@@ -175,11 +194,13 @@ def _fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = F
 
     def on_wait(seconds: float) -> None:
         until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
-        click.echo(f"waiting {seconds:.0f} s, until {until}: GitHub's rate limit asks to (Ctrl-C stops; a re-run resumes)",
-                   err=True)
+        click.echo(
+            f"waiting {seconds:.0f} s, until {until}: GitHub's rate limit asks to (Ctrl-C stops; a re-run resumes)", err=True
+        )
 
-    return fleet_mod.Fleet.load(Path(manifest), template, workers=workers, wait=wait, on_wait=on_wait,
-                                notify=lambda line: click.echo(line, err=True))
+    return fleet_mod.Fleet.load(
+        Path(manifest), template, workers=workers, wait=wait, on_wait=on_wait, notify=lambda line: click.echo(line, err=True)
+    )
 
 
 def _resume(verb: str, manifest: str, template: str | None) -> str:
@@ -202,8 +223,9 @@ def _report(runner: Any, plans: list, as_json: bool, verb: str, resume: str) -> 
 
     rows = fleet_mod.summary(plans)
     if as_json:
-        click.echo(json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes},
-                              indent=2))
+        click.echo(
+            json.dumps({"owner": runner.manifest.owner, "images": rows, "organisation_secrets": runner.org_changes}, indent=2)
+        )
     else:
         from rich.console import Console
         from rich.table import Table
@@ -249,18 +271,22 @@ def fleet_plan(manifest, template, as_json, wait) -> None:
 @click.option("--template", help="The hub-image template to render from (default: the installed one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
-@click.option("--wait", is_flag=True, help="Wait as long as GitHub's limits ask, with a countdown (default: stop "
-              "when a wait would pass 5 minutes, and say when to resume).")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait as long as GitHub's limits ask, with a countdown (default: stop "
+    "when a wait would pass 5 minutes, and say when to resume).",
+)
 def fleet_apply(manifest, template, as_json, workers, wait) -> None:
     """Create, push and configure every image repo of MANIFEST; safe to run again."""
     runner = _fleet(manifest, template, workers, wait)
     resume = _resume("apply", manifest, template)
     try:
-        plans = _with_progress("working", 2 * len(runner.manifest.images),
-                               lambda done: runner.run_apply(dict(os.environ), done), as_json)
+        plans = _with_progress(
+            "working", 2 * len(runner.manifest.images), lambda done: runner.run_apply(dict(os.environ), done), as_json
+        )
     except KeyboardInterrupt:
         click.echo(f"Interrupted: no write was left half-done (GitHub holds the state). Resume with: {resume}", err=True)
         sys.stderr.flush()
         os._exit(130)  # workers still waiting on a request must not hold the exit
     _report(runner, plans, as_json, "apply", resume)
-

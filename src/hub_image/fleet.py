@@ -17,11 +17,12 @@ import os
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from github import Github, GithubException
@@ -105,7 +106,9 @@ def load_manifest(path: Path, template: Path) -> Manifest:
 
     for key in data:
         if key not in ("owner", "defaults", "images", "org_secrets", "visibility"):
-            problems.append(f"{where}:{line_of(data, key)}: unknown key {key!r}; use owner, defaults, images, org_secrets, visibility")
+            problems.append(
+                f"{where}:{line_of(data, key)}: unknown key {key!r}; use owner, defaults, images, org_secrets, visibility"
+            )
     owner = str(data.get("owner") or "")
     try:
         if not owner:
@@ -127,11 +130,14 @@ def load_manifest(path: Path, template: Path) -> Manifest:
     def check_keys(mapping, label: str) -> None:
         for key in mapping:
             if any(word in str(key).lower() for word in SECRET_WORDS):
-                problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: secrets never go in the manifest; "
-                                "export them as environment variables")
+                problems.append(
+                    f"{where}:{line_of(mapping, key)}: {label}{key}: secrets never go in the manifest; "
+                    "export them as environment variables"
+                )
             elif key not in known:
-                problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: not a template variable "
-                                f"(one of: {', '.join(sorted(known))})")
+                problems.append(
+                    f"{where}:{line_of(mapping, key)}: {label}{key}: not a template variable (one of: {', '.join(sorted(known))})"
+                )
             else:
                 problem = _type_problem(mapping[key], defaults_known[key], _raw_value(mapping, key, lines))
                 if problem:
@@ -152,23 +158,31 @@ def load_manifest(path: Path, template: Path) -> Manifest:
         try:
             answers = validate_answers(merged)
         except AnswerError as exc:
-            key_line = line_of(node, exc.field) if exc.field in node else line_of(defaults, exc.field) if exc.field in defaults else line
+            key_line = (
+                line_of(node, exc.field) if exc.field in node else line_of(defaults, exc.field) if exc.field in defaults else line
+            )
             problems.append(f"{where}:{key_line}: {label}{exc}")
             continue
         if answers["repo_name"].lower() in seen:
-            problems.append(f"{where}:{line}: {label}repo_name: also used at line {seen[answers['repo_name'].lower()]}; names must differ")
+            problems.append(
+                f"{where}:{line}: {label}repo_name: also used at line {seen[answers['repo_name'].lower()]}; names must differ"
+            )
             continue
         seen[answers["repo_name"].lower()] = line
         images.append(Image(answers, line))
     for key in ("org_secrets",):
         if key in data and not isinstance(data[key], bool):
-            problems.append(f"{where}:{line_of(data, key)}: {key}: {_type_problem(data[key], False, _raw_value(data, key, lines))}")
+            problems.append(
+                f"{where}:{line_of(data, key)}: {key}: {_type_problem(data[key], False, _raw_value(data, key, lines))}"
+            )
     images_by_name: dict[str, int] = {}
     for image in images:
         name = image.answers["image_name"] and f"{image.answers['registry_host'] or image.registry}/{image.answers['image_name']}"
         if name and name in images_by_name:
-            problems.append(f"{where}:{image.line}: images ({image.repo_name}).image_name: {name!r} is also the image at "
-                            f"line {images_by_name[name]}; two repositories would push to one image")
+            problems.append(
+                f"{where}:{image.line}: images ({image.repo_name}).image_name: {name!r} is also the image at "
+                f"line {images_by_name[name]}; two repositories would push to one image"
+            )
         images_by_name.setdefault(name, image.line)
     org_secrets = bool(data.get("org_secrets", False))
     visibility = str(data.get("visibility", "public"))
@@ -186,8 +200,10 @@ def _refuse_aliases(text: str, where: str) -> None:
 
     for event in YAML(typ="rt").parse(text):
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-            raise ManifestError(f"{where}:{event.start_mark.line + 1}: YAML anchors and aliases (&, *) are not allowed "
-                                "in a manifest; write each value out")
+            raise ManifestError(
+                f"{where}:{event.start_mark.line + 1}: YAML anchors and aliases (&, *) are not allowed "
+                "in a manifest; write each value out"
+            )
 
 
 def _raw_value(mapping, key, lines: list[str]) -> str:
@@ -211,7 +227,7 @@ def _type_problem(value: Any, default: Any, raw: str) -> str:
     if isinstance(value, bool):
         return f"{raw} is a YAML boolean where text is expected; quote it"
     if isinstance(value, (int, float)):
-        return f"{raw} is a number to YAML (5.10 would become 5.1); quote it: \"{raw}\""
+        return f'{raw} is a number to YAML (5.10 would become 5.1); quote it: "{raw}"'
     return f"expected text, got a {'mapping' if isinstance(value, dict) else 'list'}; give one value"
 
 
@@ -234,7 +250,7 @@ class Pacer:
         self.stop = threading.Event()  # set on Ctrl-C: no write starts any more
 
     @classmethod
-    def github(cls, minute: float | None = None, per_minute: int | None = None, per_hour: int | None = None) -> "Pacer":
+    def github(cls, minute: float | None = None, per_minute: int | None = None, per_hour: int | None = None) -> Pacer:
         """GitHub's secondary limits: 80 content-creating requests a minute and 500 an
         hour.  ``minute`` scales both windows (60 s on GitHub; less against a time-scaled
         emulator); the environment may say so (HUB_IMAGE_MINUTE_SECONDS, …_WRITES_PER_MINUTE,
@@ -300,8 +316,12 @@ class ImagePlan:
     def describe(self) -> str:
         if not self.actions:
             return "nothing to do"
-        words = {"create": "create repository", "push": "push the generated project", "configure": "change IMAGE_NAME/NO_PUSH",
-                 "secrets": f"set secrets {', '.join(self.missing_secrets)}"}
+        words = {
+            "create": "create repository",
+            "push": "push the generated project",
+            "configure": "change IMAGE_NAME/NO_PUSH",
+            "secrets": f"set secrets {', '.join(self.missing_secrets)}",
+        }
         return "; ".join(words[a] for a in self.actions)
 
 
@@ -338,15 +358,30 @@ class Fleet:
         github_api.check_scopes(scopes, private=self.manifest.visibility == "private", org_secrets=self.manifest.org_secrets)
 
     @classmethod
-    def load(cls, manifest: Path, template: str | None = None, *, workers: int = 8, wait: bool = False,
-             on_wait: Callable[[float], None] | None = None, notify: Callable[[str], None] = lambda line: None) -> Fleet:
+    def load(
+        cls,
+        manifest: Path,
+        template: str | None = None,
+        *,
+        workers: int = 8,
+        wait: bool = False,
+        on_wait: Callable[[float], None] | None = None,
+        notify: Callable[[str], None] = lambda line: None,
+    ) -> Fleet:
         """A fleet run: the template (``--template`` or the installed one), the manifest
         read strictly, the token from the environment."""
         from .template import template_dir
 
         where = template_dir(template)
-        return cls(load_manifest(manifest, where), where, github_api.read_token(), workers=workers,
-                   max_wait=float("inf") if wait else None, on_wait=on_wait, notify=notify)
+        return cls(
+            load_manifest(manifest, where),
+            where,
+            github_api.read_token(),
+            workers=workers,
+            max_wait=float("inf") if wait else None,
+            on_wait=on_wait,
+            notify=notify,
+        )
 
     def run_plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """`fleet plan`: check the token, read every image's state, say what apply would do."""
@@ -375,8 +410,10 @@ class Fleet:
         if writes > per_hour:
             hours = self.pacer.hours_for(writes)
             if self.max_wait != float("inf"):
-                raise SetupError(f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
-                                 f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest")
+                raise SetupError(
+                    f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
+                    f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
+                )
             self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
         self.secrets = {n: environ[n] for n in names}
         return self.apply(plans, on_done)
@@ -389,9 +426,14 @@ class Fleet:
 
     def client(self) -> Github:
         if not hasattr(self._local, "gh"):
-            self._local.gh = github_api.client(self.token, self.api_url, {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0",
-                                                                       "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"},
-                                             max_wait=self.max_wait, on_wait=self.on_wait, stop=self.pacer.stop)
+            self._local.gh = github_api.client(
+                self.token,
+                self.api_url,
+                {**os.environ, "HUB_IMAGE_SECONDS_BETWEEN_REQUESTS": "0", "HUB_IMAGE_SECONDS_BETWEEN_WRITES": "0"},
+                max_wait=self.max_wait,
+                on_wait=self.on_wait,
+                stop=self.pacer.stop,
+            )
         return self._local.gh
 
     # --- reading ---
@@ -410,6 +452,7 @@ class Fleet:
         plan.repo = repo
         try:
             content = repo.get_contents(WORKFLOW_PATH)
+            assert not isinstance(content, list), f"{WORKFLOW_PATH} is a directory"
             plan.workflow_text, plan.workflow_sha = content.decoded_content.decode(), content.sha
         except GithubException as exc:
             if exc.status != 404:
@@ -436,10 +479,17 @@ class Fleet:
         full_name = f"{self.manifest.owner}/{image.repo_name}"
         if "create" in plan.actions:
             me = gh.get_user() if self.manifest.owner.lower() == self.user_login.lower() else None
-            plan.repo = github_api.create_repo(gh, self.manifest.owner, image.repo_name, me=me,
-                                               description=image.answers["description"],
-                                               private=self.manifest.visibility == "private", pace=self.pacer.write)
+            plan.repo = github_api.create_repo(
+                gh,
+                self.manifest.owner,
+                image.repo_name,
+                me=me,
+                description=image.answers["description"],
+                private=self.manifest.visibility == "private",
+                pace=self.pacer.write,
+            )
         repo = plan.repo
+        assert repo is not None, "a repository is created or read before it is changed"
         if "push" in plan.actions:
             with tempfile.TemporaryDirectory() as tmp:
                 project = render(self.template, image.answers, Path(tmp), in_process=True)
@@ -450,7 +500,9 @@ class Fleet:
             wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
             new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
             with self.pacer.write():
-                repo.update_file(WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main")
+                repo.update_file(
+                    WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main"
+                )
         if "secrets" in plan.actions:
             github_api.write_secrets(repo, {n: self.secrets[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
@@ -554,10 +606,12 @@ class Fleet:
             plan.status, plan.detail = "failed", f"{verb}: {exc}"
         except requests.RequestException as exc:
             plan.status, plan.detail = "failed", f"{verb}: {github_api.describe_network_error(exc)}"
-        except Exception as exc:  # one image's surprise must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one image's surprise must not stop the others
             plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
         return plan
 
 
 def summary(plans: list[ImagePlan]) -> list[dict[str, Any]]:
-    return [{"repo": p.image.repo_name, "status": p.status, "actions": p.actions, "detail": p.detail or p.describe()} for p in plans]
+    return [
+        {"repo": p.image.repo_name, "status": p.status, "actions": p.actions, "detail": p.detail or p.describe()} for p in plans
+    ]

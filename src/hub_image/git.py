@@ -24,9 +24,19 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None, identity: tupl
     """Run ``git ARGS`` in ``cwd``; its output, stripped.  Fails with the last line git said."""
     name, email = identity
     result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
-             "GIT_COMMITTER_EMAIL": email, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_TERMINAL_PROMPT": "0",
+            **(env or {}),
+        },
     )
     if result.returncode != 0:
         raise GitError(f"git {args[0]} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -91,4 +101,6 @@ def parse_remote(url: str) -> tuple[str, str, str] | None:
 def same_repository(a: str, b: str) -> bool:
     """Whether two remote URLs name the same repository (https and ssh forms alike)."""
     here, there = parse_remote(a), parse_remote(b)
-    return bool(here and there) and here[0] == there[0] and (here[1].lower(), here[2].lower()) == (there[1].lower(), there[2].lower())
+    if here is None or there is None:
+        return False
+    return here[0] == there[0] and (here[1].lower(), here[2].lower()) == (there[1].lower(), there[2].lower())

@@ -67,8 +67,9 @@ class BoundedRetry(GithubRetry):
         if retry_after is None:
             return False
         if self.max_rate_limit_wait is not None and retry_after > self.max_rate_limit_wait:
-            raise RateLimitExceededExceedsMaxWait(response.status, {"message": "retry-after"}, dict(response.headers),
-                                                  wait=retry_after)
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, {"message": "retry-after"}, dict(response.headers), wait=retry_after
+            )
         if self.on_wait and retry_after >= 5:
             self.on_wait(retry_after)
         deadline = time.monotonic() + retry_after
@@ -80,8 +81,15 @@ class BoundedRetry(GithubRetry):
         return True
 
 
-def client(token: str, api_url: str | None = None, environ: dict | None = None, *, max_wait: float | None = None,
-           on_wait=None, stop: threading.Event | None = None) -> Github:
+def client(
+    token: str,
+    api_url: str | None = None,
+    environ: dict | None = None,
+    *,
+    max_wait: float | None = None,
+    on_wait=None,
+    stop: threading.Event | None = None,
+) -> Github:
     """A PyGithub client.  ``HUB_IMAGE_SECONDS_BETWEEN_REQUESTS`` / ``…_WRITES`` override
     PyGithub's pacing (0.25 s and 1 s), e.g. 0 against a local emulator.  A wait GitHub
     asks for that is longer than ``max_wait`` seconds (default ``HUB_IMAGE_MAX_WAIT``,
@@ -93,8 +101,13 @@ def client(token: str, api_url: str | None = None, environ: dict | None = None, 
         base_url=(api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
         seconds_between_requests=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_REQUESTS", 0.25)),
         seconds_between_writes=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_WRITES", 1.0)),
-        retry=BoundedRetry(total=5, secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60)),
-                           max_rate_limit_wait=None if bound == float("inf") else bound, on_wait=on_wait, stop=stop),
+        retry=BoundedRetry(
+            total=5,
+            secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60)),
+            max_rate_limit_wait=None if bound == float("inf") else bound,
+            on_wait=on_wait,
+            stop=stop,
+        ),
         lazy=True,  # no request until an answer is needed: we fetch only what we use
     )
 
@@ -106,10 +119,12 @@ def explain(exc: GithubException, action: str, full_name: str) -> str:
     """One line for a GitHub error: what was being done, and what to do about it."""
     status = exc.status
     if isinstance(exc, RateLimitExceededExceedsMaxWait):
-        wait = int(exc.wait + 0.999)
+        wait = int((exc.wait or 0) + 0.999)
         at = time.strftime("%H:%M UTC", time.gmtime(time.time() + wait))
-        return (f"{action}: GitHub's rate limit asks to wait {wait} s, longer than hub-image waits unasked; "
-                f"run again after {at} (or pass --wait)")
+        return (
+            f"{action}: GitHub's rate limit asks to wait {wait} s, longer than hub-image waits unasked; "
+            f"run again after {at} (or pass --wait)"
+        )
     message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
     accepted = (exc.headers or {}).get("x-accepted-oauth-scopes", "")
     if status == 401:
@@ -121,7 +136,9 @@ def explain(exc: GithubException, action: str, full_name: str) -> str:
     if status == 403:
         return f"{action}: forbidden (403 {message}); you need admin rights on {full_name}, and a token with the 'repo' scope"
     if status == 404:
-        return f"{action}: not found (404); check that {full_name} exists and the token can see it ('repo' scope for private repos)"
+        return (
+            f"{action}: not found (404); check that {full_name} exists and the token can see it ('repo' scope for private repos)"
+        )
     if status == 422:
         errors = "; ".join(e.get("message", "") for e in (exc.data or {}).get("errors", []) if isinstance(e, dict))
         return f"{action}: GitHub rejected it (422 {message}{': ' + errors if errors else ''})"
@@ -165,8 +182,16 @@ def get_repo(gh: Github, full_name: str) -> Repository | None:
         raise
 
 
-def create_repo(gh: Github, owner: str, name: str, *, me: AuthenticatedUser | None, description: str = "",
-                private: bool = False, pace: Pace = nullcontext) -> Repository:
+def create_repo(
+    gh: Github,
+    owner: str,
+    name: str,
+    *,
+    me: AuthenticatedUser | None,
+    description: str = "",
+    private: bool = False,
+    pace: Pace = nullcontext,
+) -> Repository:
     """POST the repository under ``me`` (the token's user) or, when None, the
     organisation ``owner``.  ``pace``: a context manager each write goes through."""
     target = me if me is not None else gh.get_organization(owner)
@@ -182,8 +207,12 @@ def create_repo(gh: Github, owner: str, name: str, *, me: AuthenticatedUser | No
         raise
 
 
-def write_secrets(target: Repository | Organization, secrets: dict[str, str], pace: Pace = nullcontext,
-                  selected: dict[str, list[int]] | None = None) -> None:
+def write_secrets(
+    target: Repository | Organization,
+    secrets: dict[str, str],
+    pace: Pace = nullcontext,
+    selected: dict[str, list[int]] | None = None,
+) -> None:
     """PUT each secret, sealed with ``target``'s public key (fetched once), on a
     repository, or on an organisation for exactly the repositories ``selected`` lists."""
     if not secrets:
@@ -200,5 +229,8 @@ def write_secrets(target: Repository | Organization, secrets: dict[str, str], pa
 def set_secret_repositories(org: Organization, name: str, repository_ids: list[int], pace: Pace = nullcontext) -> None:
     """Replace the repositories an organisation secret is visible to."""
     with pace():
-        org._requester.requestJsonAndCheck("PUT", f"{org.url}/actions/secrets/{quote(name, safe='')}/repositories",
-                                           input={"selected_repository_ids": sorted(repository_ids)})
+        org._requester.requestJsonAndCheck(
+            "PUT",
+            f"{org.url}/actions/secrets/{quote(name, safe='')}/repositories",
+            input={"selected_repository_ids": sorted(repository_ids)},
+        )

@@ -12,7 +12,6 @@ from typing import Any
 from .answers import validate_answers
 from .errors import HubImageError, SetupError
 
-
 #: The packages each part of generation imports (module -> its name on PyPI).
 NEEDS = {"ruamel.yaml": "ruamel.yaml"}
 NEEDS_FOR_GITHUB = {"github": "PyGithub", "requests": "requests"}
@@ -53,8 +52,11 @@ def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
         answers = validate_answers(context)
         missing = missing_packages(answers["github_setup"] != "none")
         if missing:
-            print(f"error: Python package {missing[0]!r} is missing; install the template's dependencies first: "
-                  f"pip install {install_from}", file=sys.stderr)
+            print(
+                f"error: Python package {missing[0]!r} is missing; install the template's dependencies first: "
+                f"pip install {install_from}",
+                file=sys.stderr,
+            )
             return 1
         setup_prerequisites(answers)
     except HubImageError as exc:

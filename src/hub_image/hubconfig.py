@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PUBLIC_NOTE = (
-    "The registry repository must be public: the hub pulls the image without credentials."
-)
+PUBLIC_NOTE = "The registry repository must be public: the hub pulls the image without credentials."
 
 
 def snippets(image: str, tag: str) -> list[tuple[str, str, str]]:
     """(title, code language, code) for each kind of hub, for ``image:tag``."""
     ref = f"{image}:{tag}"
     return [
-        ("Zero to JupyterHub (config.yaml)", "yaml",
-         f'singleuser:\n  image:\n    name: {image}\n    tag: "{tag}"'),
-        ("KubeSpawner profile list (config.yaml)", "yaml",
-         "singleuser:\n  profileList:\n    - display_name: Community image\n"
-         f"      kubespawner_override:\n        image: {ref}"),
+        ("Zero to JupyterHub (config.yaml)", "yaml", f'singleuser:\n  image:\n    name: {image}\n    tag: "{tag}"'),
+        (
+            "KubeSpawner profile list (config.yaml)",
+            "yaml",
+            "singleuser:\n  profileList:\n    - display_name: Community image\n"
+            f"      kubespawner_override:\n        image: {ref}",
+        ),
         ("DockerSpawner (jupyterhub_config.py)", "python", f'c.DockerSpawner.image = "{ref}"'),
         ("2i2c hubs (Configurator, User docker image)", "text", ref),
     ]

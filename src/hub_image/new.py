@@ -76,8 +76,9 @@ def collect(template: Path, given: dict[str, str], ask: Ask | None) -> dict[str,
             if ask is None or exc.field not in defaults:
                 raise
             print(f"  {exc}")
-            answers[exc.field] = ask(exc.field, prompts.get(exc.field, exc.field), answers.get(exc.field, defaults[exc.field]),
-                                     choices.get(exc.field))
+            answers[exc.field] = ask(
+                exc.field, prompts.get(exc.field, exc.field), answers.get(exc.field, defaults[exc.field]), choices.get(exc.field)
+            )
 
 
 def _check(key: str, answers: dict[str, Any], defaults: dict[str, Any]) -> None:
@@ -117,16 +118,22 @@ def create(output_dir: Path, answers: dict[str, Any], template: Path | None = No
 
 def next_steps(project: Path, answers: dict[str, Any]) -> list[str]:
     reg = registries.get(answers["registry"])
-    steps = [f"Edit {'environment.yml' if answers['image_kind'] == 'environment.yml' else 'the Dockerfile'}: "
-             "add your community's packages."]
+    steps = [
+        f"Edit {'environment.yml' if answers['image_kind'] == 'environment.yml' else 'the Dockerfile'}: "
+        "add your community's packages."
+    ]
     if answers["github_setup"] == "none":
         owner = answers["github_owner"] or "OWNER"
-        steps.append(f"Put it on GitHub (creates {owner}/{answers['repo_name']}, sets the secrets, pushes): "
-                     f"cd {project} && hub-image github --owner {owner}")
+        steps.append(
+            f"Put it on GitHub (creates {owner}/{answers['repo_name']}, sets the secrets, pushes): "
+            f"cd {project} && hub-image github --owner {owner}"
+        )
     if reg.secrets:
         how = f" (or, with OIDC, the repository variables {', '.join(reg.oidc_vars)})" if reg.oidc_vars else ""
-        steps.append(f"The registry secrets it needs: {', '.join(reg.secrets)}{how}; "
-                     "hub-image github reads them from environment variables of the same names.")
+        steps.append(
+            f"The registry secrets it needs: {', '.join(reg.secrets)}{how}; "
+            "hub-image github reads them from environment variables of the same names."
+        )
     if not answers["image_name"]:
         steps.append("Choose where the image goes: hub-image configure --image-name NAMESPACE/NAME")
     steps.append("Then, for the hub's configuration: hub-image hub-config")

@@ -35,6 +35,7 @@ class Registry:
     def visible_secrets(self) -> tuple[str, ...]:
         """The first of a pair is a user name or key id: asked visibly; the rest hidden."""
         return self.secrets[:1] if len(self.secrets) == 2 else ()
+
     setup_hint: str = ""
 
     def full_host(self, registry_host: str = "") -> str:
@@ -45,22 +46,34 @@ REGISTRIES: dict[str, Registry] = {
     r.choice: r
     for r in (
         Registry(
-            "quay.io", "Quay.io", host="quay.io", secrets=("QUAY_USERNAME", "QUAY_PASSWORD"),
+            "quay.io",
+            "Quay.io",
+            host="quay.io",
+            secrets=("QUAY_USERNAME", "QUAY_PASSWORD"),
             setup_hint="create the repository (public) and a robot account with write permission; "
             "QUAY_USERNAME is the robot's name (namespace+robot), QUAY_PASSWORD its token",
         ),
         Registry(
-            "ghcr.io", "GitHub Container Registry", host="ghcr.io", login="github",
+            "ghcr.io",
+            "GitHub Container Registry",
+            host="ghcr.io",
+            login="github",
             setup_hint="nothing to create: the workflow pushes with its own GITHUB_TOKEN (packages: write); "
             "after the first push, make the package public in its settings",
         ),
         Registry(
-            "docker.io", "Docker Hub", host="docker.io", secrets=("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"),
+            "docker.io",
+            "Docker Hub",
+            host="docker.io",
+            secrets=("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"),
             setup_hint="create the repository (public) and an access token with read & write scope; "
             "DOCKERHUB_USERNAME is your Docker ID, DOCKERHUB_TOKEN the token",
         ),
         Registry(
-            "artifact-registry", "Google Artifact Registry", login="gar", secrets=("GCP_SA_KEY",),
+            "artifact-registry",
+            "Google Artifact Registry",
+            login="gar",
+            secrets=("GCP_SA_KEY",),
             multiline_secrets=("GCP_SA_KEY",),
             oidc_vars=("GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT"),
             host_pattern=r"[a-z0-9]+(?:-[a-z0-9]+)*-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]",
@@ -69,21 +82,28 @@ REGISTRIES: dict[str, Registry] = {
             "(Artifact Registry Writer); the image_name is <repository>/<image>",
         ),
         Registry(
-            "ecr", "Amazon ECR", login="ecr", secrets=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+            "ecr",
+            "Amazon ECR",
+            login="ecr",
+            secrets=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
             oidc_vars=("AWS_ROLE_ARN",),
             host_pattern=r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com",
             host_example="123456789012.dkr.ecr.us-east-1.amazonaws.com",
-            setup_hint="create the repository, and an IAM role (for OIDC) or user (for an access key) "
-            "that may push to it",
+            setup_hint="create the repository, and an IAM role (for OIDC) or user (for an access key) that may push to it",
         ),
         Registry(
-            "acr", "Azure Container Registry", secrets=("ACR_USERNAME", "ACR_PASSWORD"),
-            host_pattern=r"[a-z0-9]{5,50}\.azurecr\.io", host_example="myhub.azurecr.io",
+            "acr",
+            "Azure Container Registry",
+            secrets=("ACR_USERNAME", "ACR_PASSWORD"),
+            host_pattern=r"[a-z0-9]{5,50}\.azurecr\.io",
+            host_example="myhub.azurecr.io",
             setup_hint="enable the registry's admin user (Access keys); "
             "ACR_USERNAME is the registry name, ACR_PASSWORD the admin access key",
         ),
         Registry(
-            "other", "another registry", secrets=("REGISTRY_USERNAME", "REGISTRY_PASSWORD"),
+            "other",
+            "another registry",
+            secrets=("REGISTRY_USERNAME", "REGISTRY_PASSWORD"),
             host_pattern=r"(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d{1,5})?(?:/[a-z0-9._-]+)*",
             host_example="registry.example.org",
             setup_hint="create the repository and a user (or robot) that may push to it; "
@@ -129,8 +149,10 @@ def docker_login(reg: Registry) -> tuple[str, str]:
     if reg.login == "github":
         return _expr("github.actor"), _expr("secrets.GITHUB_TOKEN")
     if reg.login == "gar":
-        return (_expr("steps.gcp.outputs.access_token && 'oauth2accesstoken' || '_json_key'"),
-                _expr("steps.gcp.outputs.access_token || secrets.GCP_SA_KEY"))
+        return (
+            _expr("steps.gcp.outputs.access_token && 'oauth2accesstoken' || '_json_key'"),
+            _expr("steps.gcp.outputs.access_token || secrets.GCP_SA_KEY"),
+        )
     if reg.login == "ecr":
         return "AWS", _expr("steps.ecr.outputs.password")
     return _expr(f"secrets.{reg.secrets[0]}"), _expr(f"secrets.{reg.secrets[1]}")

@@ -43,10 +43,16 @@ class Request:
     @classmethod
     def from_answers(cls, answers: dict[str, Any], project_dir: Path) -> Request:
         """The setup the template's (validated) answers ask for."""
-        return cls(project_dir=Path(project_dir).resolve(), owner=answers["github_owner"], repo_name=answers["repo_name"],
-                   mode=answers["github_setup"], description=answers["description"],
-                   private=answers["repo_visibility"] == "private", registry=answers["registry"],
-                   is_template=answers["is_template"])
+        return cls(
+            project_dir=Path(project_dir).resolve(),
+            owner=answers["github_owner"],
+            repo_name=answers["repo_name"],
+            mode=answers["github_setup"],
+            description=answers["description"],
+            private=answers["repo_visibility"] == "private",
+            registry=answers["registry"],
+            is_template=answers["is_template"],
+        )
 
     @property
     def full_name(self) -> str:
@@ -105,10 +111,7 @@ def read_credentials(registry: str, environ: dict | None = None) -> dict[str, st
                 raise SetupError(f"{var} is not set; export it (the registry credential for {registry})")
             if multiline:
                 raise SetupError(f"{var} is several lines long; give it as a file: export {var}_FILE=path/to/key.json")
-            if secret in reg.visible_secrets:
-                value = input(f"{var}: ").strip()
-            else:
-                value = getpass.getpass(f"{var} (hidden): ")
+            value = input(f"{var}: ").strip() if secret in reg.visible_secrets else getpass.getpass(f"{var} (hidden): ")
             if not value:
                 raise SetupError(f"{var} is empty; give the registry credential for {registry}")
         if multiline:
@@ -161,12 +164,16 @@ def identify(project: Path, owner: str | None, repo_name: str | None, api_url: s
     if found:
         for option, given, known in (("--owner", owner, found[0]), ("--repo-name", repo_name, found[1])):
             if given and given.lower() != known.lower():
-                raise SetupError(f"{option} {given} disagrees with {source}, which is {found[0]}/{found[1]}; "
-                                 f"drop {option}, or fix {source.split(' ')[0]}")
+                raise SetupError(
+                    f"{option} {given} disagrees with {source}, which is {found[0]}/{found[1]}; "
+                    f"drop {option}, or fix {source.split(' ')[0]}"
+                )
         return found
     if not owner:
-        raise SetupError("--owner: this repo has no GitHub origin and no recorded answers (.cruft.json); "
-                         "pass --owner OWNER (and --repo-name NAME if it is not the directory's name)")
+        raise SetupError(
+            "--owner: this repo has no GitHub origin and no recorded answers (.cruft.json); "
+            "pass --owner OWNER (and --repo-name NAME if it is not the directory's name)"
+        )
     return owner, repo_name or project.name
 
 
@@ -176,13 +183,28 @@ def check_origin(project: Path, owner: str, repo_name: str, api_url: str | None 
     if url is None:
         return
     parsed = git.parse_remote(url)
-    if not parsed or parsed[0] not in github_api.github_hosts(api_url) or (parsed[1].lower(), parsed[2].lower()) != (owner.lower(), repo_name.lower()):
-        raise GitError(f"origin is {url}, not {owner}/{repo_name} on this GitHub; hub-image does not change it: "
-                       "point it there or remove it (git remote remove origin), and run again")
+    if (
+        not parsed
+        or parsed[0] not in github_api.github_hosts(api_url)
+        or (parsed[1].lower(), parsed[2].lower()) != (owner.lower(), repo_name.lower())
+    ):
+        raise GitError(
+            f"origin is {url}, not {owner}/{repo_name} on this GitHub; hub-image does not change it: "
+            "point it there or remove it (git remote remove origin), and run again"
+        )
 
 
-def request_from_options(project: Path, *, owner: str | None, repo_name: str | None, secrets_only: bool, private: bool,
-                         description: str, registry: str | None, is_template: bool) -> Request:
+def request_from_options(
+    project: Path,
+    *,
+    owner: str | None,
+    repo_name: str | None,
+    secrets_only: bool,
+    private: bool,
+    description: str,
+    registry: str | None,
+    is_template: bool,
+) -> Request:
     """`hub-image github`'s options as a :class:`Request`: the repository from what the repo
     knows (:func:`identify`), the registry from its workflow unless given."""
     from . import workflow
@@ -205,10 +227,21 @@ def request_from_options(project: Path, *, owner: str | None, repo_name: str | N
     except AnswerError as exc:
         raise AnswerError(f"--{'repo-name' if exc.field == 'repo_name' else 'owner'}", exc.reason) from None
     if is_template and wf is not None and wf.image_name:
-        raise SetupError("--template: this repo pushes to an image, and its copies would too; run "
-                         "'hub-image configure --clear-image-name' first")
-    return Request(project_dir=project, owner=owner, repo_name=repo_name, mode="secrets" if secrets_only else "create",
-                   description=description, private=private, registry=registry, is_template=is_template, from_cli=True)
+        raise SetupError(
+            "--template: this repo pushes to an image, and its copies would too; run "
+            "'hub-image configure --clear-image-name' first"
+        )
+    return Request(
+        project_dir=project,
+        owner=owner,
+        repo_name=repo_name,
+        mode="secrets" if secrets_only else "create",
+        description=description,
+        private=private,
+        registry=registry,
+        is_template=is_template,
+        from_cli=True,
+    )
 
 
 # --- the setup ---------------------------------------------------------------------
@@ -235,8 +268,14 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
             repo = github_api.get_repo(gh, req.full_name)
             if repo is None:
                 step = f"creating {req.full_name}"
-                repo = github_api.create_repo(gh, req.owner, req.repo_name, me=me if login.lower() == req.owner.lower() else None,
-                                              description=req.description, private=req.private)
+                repo = github_api.create_repo(
+                    gh,
+                    req.owner,
+                    req.repo_name,
+                    me=me if login.lower() == req.owner.lower() else None,
+                    description=req.description,
+                    private=req.private,
+                )
                 report.done.append(f"created {'private' if req.private else 'public'} repository {repo.html_url}")
             else:
                 report.done.append(f"found existing repository {repo.html_url}; adopted it (its history is kept)")
@@ -287,8 +326,10 @@ def push_project(project: Path, clone_url: str, token: str) -> list[str]:
     if origin is None:
         git.run(project, "remote", "add", "origin", clone_url)
     elif origin != clone_url and not git.same_repository(origin, clone_url):
-        raise GitError(f"origin is {origin}, not {clone_url}; hub-image does not change it: point it there "
-                       f"(git remote set-url origin {clone_url}) or remove it, and run again")
+        raise GitError(
+            f"origin is {origin}, not {clone_url}; hub-image does not change it: point it there "
+            f"(git remote set-url origin {clone_url}) or remove it, and run again"
+        )
     remote_main = git.ls_remote(project, "origin", "refs/heads/*", token)
     head = git.run(project, "rev-parse", "HEAD")
     if not remote_main:

@@ -25,16 +25,20 @@ def template_dir(explicit: str | None = None) -> Path:
     given = explicit or os.environ.get("HUB_IMAGE_TEMPLATE")
     if given:
         if not (Path(given) / "cookiecutter.json").is_file():
-            raise TemplateError(f"--template: {given} is not a hub-image template (no cookiecutter.json); "
-                                "pass the template's directory, or leave it out to use the installed one")
+            raise TemplateError(
+                f"--template: {given} is not a hub-image template (no cookiecutter.json); "
+                "pass the template's directory, or leave it out to use the installed one"
+            )
         return Path(given)
     packaged = Path(str(resources.files("hub_image"))) / PACKAGED
     checkout = Path(__file__).resolve().parents[2]
     for candidate in (packaged, checkout):
         if (candidate / "cookiecutter.json").is_file():
             return candidate
-    raise TemplateError("the hub-image template is missing from this installation; reinstall hub-image, "
-                        "or pass --template PATH (a checkout of the template)")
+    raise TemplateError(
+        "the hub-image template is missing from this installation; reinstall hub-image, "
+        "or pass --template PATH (a checkout of the template)"
+    )
 
 
 def template_defaults(template: Path) -> dict[str, Any]:
@@ -51,9 +55,15 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process
     from cookiecutter.main import cookiecutter
 
     with _RENDER_LOCK:  # cookiecutter changes the working directory while it renders
-        project = Path(cookiecutter(str(template), no_input=True,
-                                    extra_context={k: v for k, v in answers.items() if not k.startswith("_")},
-                                    output_dir=str(output_dir), accept_hooks=not in_process))
+        project = Path(
+            cookiecutter(
+                str(template),
+                no_input=True,
+                extra_context={k: v for k, v in answers.items() if not k.startswith("_")},
+                output_dir=str(output_dir),
+                accept_hooks=not in_process,
+            )
+        )
     if in_process:
         apply_answers(answers, project)
     return project

@@ -78,8 +78,9 @@ def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = 
         target.write_bytes(data)
     git.run(checkout, "add", "--", *wanted, identity=bot)
     if commit and changes:
-        git.run(checkout, "commit", "--quiet", "--message", "Set up this image repository from the hub-image template",
-                identity=bot)
+        git.run(
+            checkout, "commit", "--quiet", "--message", "Set up this image repository from the hub-image template", identity=bot
+        )
     return changes
 
 
@@ -88,8 +89,9 @@ def push_main(checkout: Path, token: str) -> None:
     git.push(checkout, "origin", "HEAD:main", token)
 
 
-def run(path: Path, *, owner: str | None, repo_name: str | None, description: str | None, commit: bool,
-        push: bool) -> tuple[str, list[str], bool]:
+def run(
+    path: Path, *, owner: str | None, repo_name: str | None, description: str | None, commit: bool, push: bool
+) -> tuple[str, list[str], bool]:
     """`hub-image from-template`: the answers from the options or GitHub's environment, the
     copy set up, committed and pushed as asked.  Returns (owner/name, changes, pushed)."""
     answers: dict[str, Any] = answers_from_github() if not (owner and repo_name) else {}

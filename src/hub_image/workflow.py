@@ -31,8 +31,7 @@ NO_PUSH_NEVER = "true"
 NO_PUSH_MAIN_ONLY = "${{ github.event_name == 'pull_request' }}"
 #: Push on main and on pull requests from this repository; forks get no secrets.
 NO_PUSH_MAIN_AND_PRS = (
-    "${{ github.event_name == 'pull_request' && "
-    "github.event.pull_request.head.repo.full_name != github.repository }}"
+    "${{ github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name != github.repository }}"
 )
 
 
@@ -290,9 +289,7 @@ def describe(wf: Workflow, repo_name: str) -> tuple[list[tuple[str, str]], list[
     """
     branch = f"push to {wf.branch}" if wf.branch else "push (any branch)"
     warnings: list[str] = []
-    if wf.image_is_expression:
-        target = f"{wf.registry}/{wf.image_name}"
-    elif wf.image_name:
+    if wf.image_is_expression or wf.image_name:
         target = f"{wf.registry}/{wf.image_name}"
     else:
         user = wf.inputs.get("DOCKER_USERNAME") or ""
@@ -307,8 +304,7 @@ def describe(wf: Workflow, repo_name: str) -> tuple[list[tuple[str, str]], list[
     else:
         on_push = f"pushes {sha}" if state in (MAIN, MAIN_AND_PRS, ALWAYS) else "builds only"
         on_pr = f"pushes {sha} (also tagged pr-<number>)" if state in (MAIN_AND_PRS, ALWAYS) else "builds only"
-        on_fork = ("tries to push, and fails: forks get no secrets" if state == ALWAYS
-                   else "builds only (forks get no secrets)")
+        on_fork = "tries to push, and fails: forks get no secrets" if state == ALWAYS else "builds only (forks get no secrets)"
     pushes = state != NEVER
     if pushes and not wf.image_name:
         warnings.append(
@@ -331,8 +327,9 @@ def configure(
     return apply(plan_change(read(path), image_name, push_on_pr))
 
 
-def configure_from_options(path: str | os.PathLike, image_name: str | None, clear_image_name: bool,
-                           push_on_pr: bool | None) -> tuple[Workflow, Change]:
+def configure_from_options(
+    path: str | os.PathLike, image_name: str | None, clear_image_name: bool, push_on_pr: bool | None
+) -> tuple[Workflow, Change]:
     """`hub-image configure`: read the workflow once, check ``--image-name`` against the
     registry it pushes to (no DOCKER_REGISTRY: Docker Hub), and apply what was asked."""
     from .answers import normalize_image_name

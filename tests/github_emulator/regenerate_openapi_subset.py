@@ -53,7 +53,9 @@ def load_full(argv: list[str]) -> dict:
         subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
         (tgz,) = Path(tmp).glob("*.tgz")
         with tarfile.open(tgz) as tar:
-            return json.load(tar.extractfile(MEMBER))
+            member = tar.extractfile(MEMBER)
+            assert member is not None, f"{MEMBER} is not in {tgz.name}"
+            return json.load(member)
 
 
 def strip_prose(node, in_properties: bool = False):
@@ -114,8 +116,10 @@ def subset(full: dict) -> dict:
 def main(argv: list[str]) -> None:
     doc = subset(load_full(argv))
     OUT.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    print(f"{OUT.name}: {len(doc['paths'])} paths, {sum(len(v) for v in doc['components'].values())} components, "
-          f"{OUT.stat().st_size // 1024} KiB (spec {doc['info']['version']})")
+    print(
+        f"{OUT.name}: {len(doc['paths'])} paths, {sum(len(v) for v in doc['components'].values())} components, "
+        f"{OUT.stat().st_size // 1024} KiB (spec {doc['info']['version']})"
+    )
 
 
 if __name__ == "__main__":

@@ -122,7 +122,9 @@ class GitHubEmulator:
         self._server: ThreadingHTTPServer | None = None
 
     # --- set-up ---------------------------------------------------------------
-    def add_user(self, login: str, token: str | None = None, scopes: list[str] | None = ("repo", "workflow")) -> Account:
+    def add_user(
+        self, login: str, token: str | None = None, scopes: list[str] | tuple[str, ...] | None = ("repo", "workflow")
+    ) -> Account:
         with self.lock:
             acc = self.accounts.setdefault(login.lower(), Account(login, "User"))
             if token:
@@ -149,8 +151,16 @@ class GitHubEmulator:
             subprocess.run(["git", "-C", str(work), "push", "-q", str(repo.bare), "main"], check=True)
         return repo
 
-    def inject(self, method: str, path: str, status: int, times: int = 1, retry_after: int | None = None,
-               after: bool = False, headers: dict[str, str] | None = None):
+    def inject(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        after: bool = False,
+        headers: dict[str, str] | None = None,
+    ):
         """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex)
         with ``status``; ``after``: apply the request first (its answer is lost).
         A 403 with ``retry_after`` is a secondary rate limit; without, a refusal."""
@@ -187,8 +197,9 @@ class GitHubEmulator:
 
     @property
     def url(self) -> str:
+        assert self._server is not None, "start() the emulator first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def stop(self) -> None:
         for _, _, _, release in self.holds:
@@ -215,8 +226,12 @@ class GitHubEmulator:
     def user_json(self, acc: Account) -> dict:
         base = self.spec.instance(self.spec.schema("simple-user"))
         base.update(
-            login=acc.login, id=acc.id, node_id=f"U_{acc.id}", type=acc.type,
-            url=f"{self.url}/users/{acc.login}", html_url=f"https://github.example/{acc.login}",
+            login=acc.login,
+            id=acc.id,
+            node_id=f"U_{acc.id}",
+            type=acc.type,
+            url=f"{self.url}/users/{acc.login}",
+            html_url=f"https://github.example/{acc.login}",
         )
         return base
 
@@ -227,13 +242,24 @@ class GitHubEmulator:
         data = self.spec.instance(self.spec.schema("full-repository"))
         admin = self.can_admin(login, repo.owner)
         data.update(
-            id=repo.id, node_id=f"R_{repo.id}", name=repo.name, full_name=repo.full_name,
-            owner=self.user_json(repo.owner), private=repo.private,
-            visibility="private" if repo.private else "public", description=repo.description,
-            url=f"{self.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}",
-            clone_url=self.clone_url(repo), git_url=self.clone_url(repo).replace("http", "git", 1),
+            id=repo.id,
+            node_id=f"R_{repo.id}",
+            name=repo.name,
+            full_name=repo.full_name,
+            owner=self.user_json(repo.owner),
+            private=repo.private,
+            visibility="private" if repo.private else "public",
+            description=repo.description,
+            url=f"{self.url}/repos/{repo.full_name}",
+            html_url=f"https://github.example/{repo.full_name}",
+            clone_url=self.clone_url(repo),
+            git_url=self.clone_url(repo).replace("http", "git", 1),
             ssh_url=f"git@github.example:{repo.full_name}.git",
-            default_branch="main", is_template=repo.is_template, created_at=repo.created, updated_at=repo.created, pushed_at=repo.created,
+            default_branch="main",
+            is_template=repo.is_template,
+            created_at=repo.created,
+            updated_at=repo.created,
+            pushed_at=repo.created,
             permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
         )
         return data
@@ -304,11 +330,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
         else:
             body = self.rfile.read(length) if length else b""
-        env = {"PATH": os.environ.get("PATH", ""), "GIT_PROJECT_ROOT": str(emu.root / "git"), "GIT_HTTP_EXPORT_ALL": "1",
-               "PATH_INFO": f"/{owner}/{name}.git{rest}", "QUERY_STRING": query, "REQUEST_METHOD": self.command,
-               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
-               "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""), "REMOTE_USER": login or "",
-               "REMOTE_ADDR": "127.0.0.1", "GIT_HTTP_MAX_REQUEST_BUFFER": "100M"}
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(emu.root / "git"),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/{owner}/{name}.git{rest}",
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+            "REMOTE_USER": login or "",
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
+        }
         result = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = result.stdout.partition(b"\r\n\r\n")
         status, headers = 200, {}
@@ -408,16 +443,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _secondary(self, headers, wait):
         headers = dict(headers, **{"retry-after": str(wait)})
-        return 403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}, headers
+        return (
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            },
+            headers,
+        )
 
     def _fault(self, fault: Fault, headers):
         headers = dict(headers, **fault.headers)
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)
-        refused = "You have exceeded a secondary rate limit." if fault.retry_after else "Resource not accessible by personal access token"
-        message = {403: refused, 500: "Server Error", 502: "Bad Gateway",
-                   503: "Service Unavailable"}.get(fault.status, "Injected fault")
+        refused = (
+            "You have exceeded a secondary rate limit."
+            if fault.retry_after
+            else "Resource not accessible by personal access token"
+        )
+        message = {403: refused, 500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(
+            fault.status, "Injected fault"
+        )
         return fault.status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers
 
     def _send(self, status, payload, op, headers=None):
@@ -445,14 +491,19 @@ class _Handler(BaseHTTPRequestHandler):
             if scopes is None or any(s in scopes for s in accepted):
                 return None
             headers["X-Accepted-OAuth-Scopes"] = ", ".join(accepted)
-            return 403, {"message": f"This API operation needs the {accepted[0]!r} scope", "documentation_url": "https://docs.github.com/rest"}
+            return 403, {
+                "message": f"This API operation needs the {accepted[0]!r} scope",
+                "documentation_url": "https://docs.github.com/rest",
+            }
 
         def not_found():
             return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
         def visible_repo():
             repo = emu.repo(f"{p['owner']}/{p['repo']}")
-            if repo is None or (repo.private and (not emu.can_admin(login, repo.owner) or (scopes is not None and "repo" not in scopes))):
+            if repo is None or (
+                repo.private and (not emu.can_admin(login, repo.owner) or (scopes is not None and "repo" not in scopes))
+            ):
                 return None
             return repo
 
@@ -477,15 +528,27 @@ class _Handler(BaseHTTPRequestHandler):
                 if owner is None or owner.type != ("User" if op.path == "/user/repos" else "Organization"):
                     return not_found()
                 if not emu.can_admin(login, owner):
-                    return 403, {"message": "You need admin access to the organization to create repositories", "documentation_url": "https://docs.github.com/rest"}
+                    return 403, {
+                        "message": "You need admin access to the organization to create repositories",
+                        "documentation_url": "https://docs.github.com/rest",
+                    }
                 private = bool(body.get("private"))
                 denied = need("repo") if private else need("repo", "public_repo")
                 if denied:
                     return denied
                 if emu.repo(f"{owner.login}/{body['name']}"):
-                    return 422, {"message": "Repository creation failed.", "documentation_url": "https://docs.github.com/rest",
-                                 "errors": [{"resource": "Repository", "code": "custom", "field": "name",
-                                             "message": "name already exists on this account"}]}
+                    return 422, {
+                        "message": "Repository creation failed.",
+                        "documentation_url": "https://docs.github.com/rest",
+                        "errors": [
+                            {
+                                "resource": "Repository",
+                                "code": "custom",
+                                "field": "name",
+                                "message": "name already exists on this account",
+                            }
+                        ],
+                    }
                 repo = emu._make_repo(owner, body["name"], private, body.get("description"))
                 repo.is_template = bool(body.get("is_template"))
                 return 201, emu.repo_json(repo, login)
@@ -498,7 +561,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return 200, emu.repo_json(repo, login)
                 if key == ("patch", "/repos/{owner}/{repo}"):
                     if not admin:
-                        return 403, {"message": "Must have admin rights to Repository.", "documentation_url": "https://docs.github.com/rest"}
+                        return 403, {
+                            "message": "Must have admin rights to Repository.",
+                            "documentation_url": "https://docs.github.com/rest",
+                        }
                     if "description" in body:
                         repo.description = body["description"]
                     if "private" in body:
@@ -513,7 +579,10 @@ class _Handler(BaseHTTPRequestHandler):
                     if denied:
                         return denied
                     if not admin:
-                        return 403, {"message": "Resource not accessible by personal access token", "documentation_url": "https://docs.github.com/rest"}
+                        return 403, {
+                            "message": "Resource not accessible by personal access token",
+                            "documentation_url": "https://docs.github.com/rest",
+                        }
                     if key == ("get", "/repos/{owner}/{repo}/actions/secrets/public-key"):
                         return 200, {"key_id": repo.key_id, "key": base64.b64encode(bytes(repo.key.public_key)).decode()}
                     if key == ("put", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"):
@@ -523,7 +592,9 @@ class _Handler(BaseHTTPRequestHandler):
                         repo.secrets[p["secret_name"]] = decrypt(repo.key, body["encrypted_value"])
                         return (204, None) if existed else (201, {})
                     if key == ("get", "/repos/{owner}/{repo}/actions/secrets"):
-                        items = [{"name": n, "created_at": repo.created, "updated_at": repo.created} for n in sorted(repo.secrets)]
+                        items = [
+                            {"name": n, "created_at": repo.created, "updated_at": repo.created} for n in sorted(repo.secrets)
+                        ]
                         return 200, {"total_count": len(items), "secrets": items}
                     if key == ("get", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"):
                         if p["secret_name"] not in repo.secrets:
@@ -555,7 +626,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if denied:
                     return denied
                 if not emu.can_admin(login, org):
-                    return 403, {"message": "Must have admin rights to the organization.", "documentation_url": "https://docs.github.com/rest"}
+                    return 403, {
+                        "message": "Must have admin rights to the organization.",
+                        "documentation_url": "https://docs.github.com/rest",
+                    }
                 if key == ("get", "/orgs/{org}/actions/secrets/public-key"):
                     return 200, {"key_id": org.key_id, "key": base64.b64encode(bytes(org.key.public_key)).decode()}
                 if key == ("put", "/orgs/{org}/actions/secrets/{secret_name}"):
@@ -572,10 +646,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if secret is None:
                     return not_found()
                 if key == ("get", "/orgs/{org}/actions/secrets/{secret_name}"):
-                    data = {"name": p["secret_name"], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-                            "visibility": secret["visibility"]}
+                    data = {
+                        "name": p["secret_name"],
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "updated_at": "2026-01-01T00:00:00Z",
+                        "visibility": secret["visibility"],
+                    }
                     if secret["visibility"] == "selected":
-                        data["selected_repositories_url"] = f"{emu.url}/orgs/{org.login}/actions/secrets/{p['secret_name']}/repositories"
+                        data["selected_repositories_url"] = (
+                            f"{emu.url}/orgs/{org.login}/actions/secrets/{p['secret_name']}/repositories"
+                        )
                     return 200, data
                 if key == ("get", "/orgs/{org}/actions/secrets/{secret_name}/repositories"):
                     repos = [r for r in emu.repos.values() if r.id in secret["repos"]]
@@ -592,18 +672,33 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.emu
         path = op.params["path"]
         git = ["git", "--git-dir", str(repo.bare)]
-        head = subprocess.run([*git, "rev-parse", "--verify", "-q", "refs/heads/main"], capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            [*git, "rev-parse", "--verify", "-q", "refs/heads/main"], capture_output=True, text=True
+        ).stdout.strip()
         if op.method == "get":
             if not head:
                 return 404, {"message": "This repository is empty.", "documentation_url": "https://docs.github.com/rest"}
-            blob = subprocess.run([*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True).stdout.strip()
+            blob = subprocess.run(
+                [*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True
+            ).stdout.strip()
             if not blob:
                 return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
             data = subprocess.run([*git, "cat-file", "blob", blob], capture_output=True, check=True).stdout
             out = emu.spec.instance(emu.spec.schema("content-file"))
-            out.update(type="file", encoding="base64", size=len(data), name=path.rsplit("/", 1)[-1], path=path, sha=blob,
-                       content=base64.encodebytes(data).decode(), url=f"{emu.url}/repos/{repo.full_name}/contents/{path}",
-                       git_url=None, html_url=None, download_url=None, _links={"self": "", "git": None, "html": None})
+            out.update(
+                type="file",
+                encoding="base64",
+                size=len(data),
+                name=path.rsplit("/", 1)[-1],
+                path=path,
+                sha=blob,
+                content=base64.encodebytes(data).decode(),
+                url=f"{emu.url}/repos/{repo.full_name}/contents/{path}",
+                git_url=None,
+                html_url=None,
+                download_url=None,
+                _links={"self": "", "git": None, "html": None},
+            )
             return 200, out
         # PUT: create or update one file on main, as one commit.
         if path.startswith(".github/workflows/"):
@@ -614,15 +709,32 @@ class _Handler(BaseHTTPRequestHandler):
             return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
         current = ""
         if head:
-            current = subprocess.run([*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True).stdout.strip()
+            current = subprocess.run(
+                [*git, "rev-parse", "-q", "--verify", f"main:{path}"], capture_output=True, text=True
+            ).stdout.strip()
         if current and body.get("sha") != current:
-            return 409, {"message": f"{path} does not match {body.get('sha')}", "documentation_url": "https://docs.github.com/rest"}
+            return 409, {
+                "message": f"{path} does not match {body.get('sha')}",
+                "documentation_url": "https://docs.github.com/rest",
+            }
         if not current and body.get("sha"):
-            return 422, {"message": "sha given for a file that does not exist", "documentation_url": "https://docs.github.com/rest"}
+            return 422, {
+                "message": "sha given for a file that does not exist",
+                "documentation_url": "https://docs.github.com/rest",
+            }
         index = emu.root / f"index-{repo.id}-{threading.get_ident()}"
-        env = {"GIT_INDEX_FILE": str(index), "GIT_AUTHOR_NAME": "web-flow", "GIT_AUTHOR_EMAIL": "noreply@github.com",
-               "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com", "PATH": "/usr/bin:/bin"}
-        run = lambda *a, **k: subprocess.run([*git, *a], capture_output=True, text=True, check=True, env=env, **k).stdout.strip()
+        env = {
+            "GIT_INDEX_FILE": str(index),
+            "GIT_AUTHOR_NAME": "web-flow",
+            "GIT_AUTHOR_EMAIL": "noreply@github.com",
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+            "PATH": "/usr/bin:/bin",
+        }
+
+        def run(*a, **k):
+            return subprocess.run([*git, *a], capture_output=True, text=True, check=True, env=env, **k).stdout.strip()
+
         try:
             if head:
                 run("read-tree", "main")
@@ -633,8 +745,15 @@ class _Handler(BaseHTTPRequestHandler):
             run("update-ref", "refs/heads/main", commit, *([head] if head else []))
         finally:
             index.unlink(missing_ok=True)
-        out = {"content": {"name": path.rsplit("/", 1)[-1], "path": path, "sha": blob, "type": "file"},
-               "commit": {"sha": commit, "message": body["message"], "tree": {"sha": tree}, "parents": [{"sha": head}] if head else []}}
+        out = {
+            "content": {"name": path.rsplit("/", 1)[-1], "path": path, "sha": blob, "type": "file"},
+            "commit": {
+                "sha": commit,
+                "message": body["message"],
+                "tree": {"sha": tree},
+                "parents": [{"sha": head}] if head else [],
+            },
+        }
         return (200 if current else 201), out
 
     def _variable(self, name, value, repo):
@@ -642,7 +761,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _minimal_repo(self, repo: Repo) -> dict:
         data = self.emu.spec.instance(self.emu.spec.schema("minimal-repository"))
-        data.update(id=repo.id, node_id=f"R_{repo.id}", name=repo.name, full_name=repo.full_name,
-                    owner=self.emu.user_json(repo.owner), private=repo.private,
-                    url=f"{self.emu.url}/repos/{repo.full_name}", html_url=f"https://github.example/{repo.full_name}")
+        data.update(
+            id=repo.id,
+            node_id=f"R_{repo.id}",
+            name=repo.name,
+            full_name=repo.full_name,
+            owner=self.emu.user_json(repo.owner),
+            private=repo.private,
+            url=f"{self.emu.url}/repos/{repo.full_name}",
+            html_url=f"https://github.example/{repo.full_name}",
+        )
         return data

@@ -16,12 +16,12 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 SUBSET = Path(__file__).resolve().parent / "openapi-subset.json"
@@ -61,7 +61,7 @@ class Spec:
         raw = json.loads(path.read_text())
         self.doc = _nullable_to_jsonschema(raw)
         self.version = raw["info"]["version"]
-        resource = Resource(contents=self.doc, specification=DRAFT7)
+        resource = DRAFT7.create_resource(self.doc)
         self.registry = Registry().with_resource(ROOT_URI, resource)
         self._routes = [(re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", _param, re.escape(p)) + "$"), p) for p in self.doc["paths"]]
         # Literal paths first, so `/public-key` wins over `/{secret_name}`.
@@ -77,7 +77,7 @@ class Spec:
                 if node is None:
                     continue
                 names = re.findall(r"\{([^}]+)\}", template)
-                return Operation(template, method.lower(), dict(zip(names, m.groups())), node)
+                return Operation(template, method.lower(), dict(zip(names, m.groups(), strict=True)), node)
         return None
 
     # --- schemas ------------------------------------------------------------
@@ -128,7 +128,7 @@ class Spec:
         return copy.deepcopy(_instance(self, json.dumps(schema, sort_keys=True)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _instance(spec: Spec, schema_json: str) -> Any:
     return _make(spec, json.loads(schema_json), depth=0)
 
@@ -163,7 +163,7 @@ def _make(spec: Spec, schema: dict, depth: int) -> Any:
     if types == "array":
         return []
     if types == "string":
-        fmt = schema.get("format")
+        fmt = str(schema.get("format") or "")
         return {"date-time": "2026-01-01T00:00:00Z", "uri": "https://example.invalid/"}.get(fmt, "")
     if types in ("integer", "number"):
         return 0
@@ -179,7 +179,10 @@ def _rebase(schema: dict) -> dict:
 
 def _rewrite_refs(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (ROOT_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rewrite_refs(v)) for k, v in node.items()}
+        return {
+            k: (ROOT_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rewrite_refs(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rewrite_refs(v) for v in node]
     return node
