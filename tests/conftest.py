@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from github_emulator.server import GitHubEmulator
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 UPSTREAM_BUILD = FIXTURES / "upstream" / "2i2c-hub-user-image-template" / ".github" / "workflows" / "build.yaml"
@@ -92,3 +94,32 @@ def copy(tmp_path: Path) -> Path:
     git(work, "remote", "add", "origin", origin.as_uri())
     git(work, "push", "-q", "origin", "main")
     return work
+
+
+#: The token of alice, the emulator's user: in tests, a secret that must never leak.
+TOKEN = "ghp_TESTTOKENdo-not-leak-0123456789"
+
+
+@pytest.fixture
+def github(tmp_path: Path):
+    """A GitHub emulator: alice (a token with repo, workflow and admin:org), her
+    organisation demo-org, and carol.  Fails the test on any request or response outside
+    GitHub's OpenAPI description, and on any rate-limit violation."""
+    emu = GitHubEmulator(tmp_path / "github")
+    emu.start()
+    emu.add_user("alice", TOKEN, scopes=["repo", "workflow", "admin:org"])
+    emu.add_org("demo-org", members=["alice"])
+    emu.add_user("carol")
+    yield emu
+    emu.stop()
+    assert emu.violations == [], "requests or responses outside GitHub's OpenAPI description"
+    assert emu.rate_limit_violations == 0
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (not .git) and its bytes, by its POSIX path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, tool
-from github_emulator.server import GitHubEmulator
+from conftest import TEMPLATE, TOKEN, tool
 
-TOKEN = "ghp_fleet_token_0123456789"
 MANIFEST = """\
 owner: demo-org            # GitHub user or organisation
 defaults:                  # any cookiecutter.json variable
@@ -31,18 +29,6 @@ images:
 """
 REPOS = ["climate-hub-image", "astro-hub-image", "bio-hub-image"]
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    emu = GitHubEmulator(tmp_path / "github")
-    emu.start()
-    emu.add_user("alice", TOKEN, scopes=["repo", "workflow", "admin:org"])
-    emu.add_org("demo-org", members=["alice"])
-    yield emu
-    emu.stop()
-    assert emu.violations == []
-    assert emu.rate_limit_violations == 0
 
 
 @pytest.fixture

@@ -9,25 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from github_emulator.server import GitHubEmulator
+from conftest import TOKEN, tree
 
-TOKEN = "ghp_TESTTOKENdo-not-leak-0123456789"
 SENTINEL = "quay-robot-SENTINEL-7f3a9c"
 ROBOT = "demo-org+builder"
 #: A service account's JSON key: several lines, as Google hands it out.
 JSON_KEY = '{\n  "type": "service_account",\n  "project_id": "my-project",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"\n}\n'
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    emu = GitHubEmulator(tmp_path / "github")
-    emu.start()
-    emu.add_user("alice", TOKEN, scopes=["repo", "workflow"])
-    emu.add_org("demo-org", members=["alice"])
-    emu.add_user("carol")
-    yield emu
-    emu.stop()
-    assert emu.violations == [], "requests or responses outside GitHub's OpenAPI description"
 
 
 @pytest.fixture
@@ -55,10 +42,6 @@ def generate(run_cookiecutter, env, **answers):
 def git_clone(url: str, dest: Path) -> Path:
     subprocess.run(["git", "clone", "-q", url, str(dest)], check=True)
     return dest
-
-
-def tree(path: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
 
 @pytest.mark.parametrize("owner", ["demo-org", "alice"])

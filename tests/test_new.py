@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, tool
+from conftest import TEMPLATE, tool, tree
 
 QUESTIONS = {  # the start of each prompt, by answer
     "repo_name": "GitHub repository name",
@@ -23,10 +23,6 @@ QUESTIONS = {  # the start of each prompt, by answer
     "repo_visibility": "Visibility of a repository",
     "is_template": "Mark the created repository",
 }
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def new(tmp_path: Path, *args: str, stdin: str = "", env: dict | None = None, python: list[str] | None = None):

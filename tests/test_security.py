@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import TEMPLATE, git, tool
+from conftest import TEMPLATE, TOKEN, git, tool
 from github_actions import evaluate, event_context, run_steps
-from github_emulator.server import GitHubEmulator
 
 # --- answers are data ------------------------------------------------------------------
 
@@ -65,41 +64,33 @@ def test_the_literal_rule_does_not_touch_the_templates_own_jinja():
     assert (TEMPLATE / "hooks" / "post_gen_project.py").read_text() in sources
 
 
-def test_fleet_manifest_values_reach_the_pushed_repo_literally(tmp_path, cc_env):
-    emu = GitHubEmulator(tmp_path / "github")
-    emu.start()
-    try:
-        emu.add_user("alice", "ghp_token", scopes=["repo", "workflow"])
-        emu.add_org("demo-org", members=["alice"])
-        manifest = tmp_path / "fleet.yaml"
-        images = "".join(f"  - repo_name: image-{i}\n    description: {json.dumps(p)}\n" for i, p in enumerate(PAYLOADS))
-        manifest.write_text(f"owner: demo-org\nimages:\n{images}")
-        env = dict(
-            cc_env,
-            GITHUB_API_URL=emu.url,
-            GITHUB_TOKEN="ghp_token",
-            QUAY_USERNAME="demo-org+robot",
-            QUAY_PASSWORD=SECRET,
-            HUB_IMAGE_TEMPLATE=str(TEMPLATE),
-        )
-        result = subprocess.run(
-            [tool("hub-image"), "fleet", "apply", str(manifest), "--json"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        for i, payload in enumerate(PAYLOADS):
-            repo = emu.repo(f"demo-org/image-{i}")
-            assert repo is not None and repo.description == payload
-            clone = tmp_path / "clones" / f"image-{i}"
-            subprocess.run(["git", "clone", "-q", repo.bare.as_uri(), str(clone)], check=True)
-            _assert_literal(clone, payload, tmp_path)
-        assert emu.violations == []
-    finally:
-        emu.stop()
+def test_fleet_manifest_values_reach_the_pushed_repo_literally(github, tmp_path, cc_env):
+    manifest = tmp_path / "fleet.yaml"
+    images = "".join(f"  - repo_name: image-{i}\n    description: {json.dumps(p)}\n" for i, p in enumerate(PAYLOADS))
+    manifest.write_text(f"owner: demo-org\nimages:\n{images}")
+    env = dict(
+        cc_env,
+        GITHUB_API_URL=github.url,
+        GITHUB_TOKEN=TOKEN,
+        QUAY_USERNAME="demo-org+robot",
+        QUAY_PASSWORD=SECRET,
+        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+    )
+    result = subprocess.run(
+        [tool("hub-image"), "fleet", "apply", str(manifest), "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for i, payload in enumerate(PAYLOADS):
+        repo = github.repo(f"demo-org/image-{i}")
+        assert repo is not None and repo.description == payload
+        clone = tmp_path / "clones" / f"image-{i}"
+        subprocess.run(["git", "clone", "-q", repo.bare.as_uri(), str(clone)], check=True)
+        _assert_literal(clone, payload, tmp_path)
 
 
 @pytest.mark.parametrize("via", ["event payload", "--description"])
