@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import TEMPLATE
+from hub_image.answers import validate_answers
+from hub_image.errors import AnswerError
+from hub_image.template import template_defaults
+
+DEFAULTS = template_defaults(TEMPLATE)
 
 # Answers that are wrong only together with others: (answers, field, hint).
 BAD_TOGETHER = [
@@ -39,13 +44,11 @@ BAD_TOGETHER = [
 
 
 @pytest.mark.parametrize("answers, field, hint", BAD_TOGETHER, ids=[f"{f}-{i}" for i, (_, f, _) in enumerate(BAD_TOGETHER)])
-def test_answers_that_do_not_fit_together_stop_cookiecutter(run_cookiecutter, tmp_path: Path, answers, field, hint):
-    out = tmp_path / "out"
-    result = run_cookiecutter(answers, out=out)
-    assert result.returncode != 0
-    ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(ours) == 1 and ours[0].startswith(f"error: {field}: ") and hint in ours[0], result.stderr
-    assert list(out.iterdir()) == []
+def test_answers_that_do_not_fit_together_are_refused(answers, field, hint):
+    with pytest.raises(AnswerError) as refused:
+        validate_answers({**DEFAULTS, **answers})
+    assert refused.value.field == field and hint in str(refused.value)
+    assert str(refused.value).startswith(f"{field}: ") and "\n" not in str(refused.value)
 
 
 BAD = [
@@ -61,7 +64,7 @@ BAD = [
     ("image_name", "My-Org/Image", "use 'my-org/image'"),
     ("image_name", "my-org/image:latest", "has a tag ':latest'; drop it"),
     ("image_name", "my-org/image@sha256:abc", "has a digest"),
-    # --no-input renders answers with Jinja: this one arrives as `${{ secrets.QUAY_PASSWORD }}`.
+    # Answers are data (no Jinja evaluation): this one arrives as typed, and is refused.
     ("image_name", "{{ '${{ secrets.QUAY_PASSWORD }}' }}", "quotes or expressions"),
     ("image_name", 'my-org/"image"', "quotes or expressions"),
     ("image_name", "my-org/image\nNO_PUSH: false", "quotes or expressions"),
@@ -77,14 +80,27 @@ BAD = [
 
 
 @pytest.mark.parametrize("field, value, hint", BAD, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)])
-def test_bad_answer_stops_cookiecutter_with_one_line(run_cookiecutter, tmp_path: Path, field, value, hint):
+def test_a_bad_answer_is_refused_with_its_field_and_the_fix(field, value, hint):
+    with pytest.raises(AnswerError) as refused:
+        validate_answers({**DEFAULTS, field: value})
+    assert refused.value.field == field and hint in str(refused.value)
+    assert str(refused.value).startswith(f"{field}: ") and "\n" not in str(refused.value)
+
+
+#: The same rules through cookiecutter itself, for a sample of each kind.
+THROUGH_COOKIECUTTER = [({f: v}, f, h) for f, v, h in (BAD[1], BAD[10], BAD[12], BAD[18], BAD[21])] + BAD_TOGETHER[:2]
+
+
+@pytest.mark.parametrize(
+    "answers, field, hint", THROUGH_COOKIECUTTER, ids=[f"{f}-{i}" for i, (_, f, _) in enumerate(THROUGH_COOKIECUTTER)]
+)
+def test_a_bad_answer_stops_cookiecutter_with_one_line_and_leaves_nothing(run_cookiecutter, tmp_path: Path, answers, field, hint):
     out = tmp_path / "out"
-    result = run_cookiecutter({field: value}, out=out)
+    result = run_cookiecutter(answers, out=out)
     assert result.returncode != 0
     ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(ours) == 1, result.stdout + result.stderr
-    assert ours[0].startswith(f"error: {field}: ")
-    assert hint in ours[0]
+    assert ours[0].startswith(f"error: {field}: ") and hint in ours[0]
     # cookiecutter logs its own traceback for a failed hook; none may come from ours.
     assert not re.search(r'File ".*(hub_image|\.py", line \d+, in <module>)', result.stderr), result.stderr
     assert list(out.iterdir()) == [], "a half-made project was left behind"
