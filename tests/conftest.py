@@ -15,6 +15,16 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 UPSTREAM_BUILD = FIXTURES / "upstream" / "2i2c-hub-user-image-template" / ".github" / "workflows" / "build.yaml"
 ACTION_YML = FIXTURES / "upstream" / "repo2docker-action" / "action.yml"
 BIN = Path(sys.executable).parent
+#: A host for every registry (none where the registry has one fixed host).
+REGISTRY_HOSTS = {
+    "quay.io": "",
+    "ghcr.io": "",
+    "docker.io": "",
+    "artifact-registry": "us-central1-docker.pkg.dev/my-project",
+    "ecr": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "acr": "myhub.azurecr.io",
+    "other": "registry.example.org:5000",
+}
 
 
 def tool(name: str) -> str:

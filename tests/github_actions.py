@@ -15,11 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+from hub_image import registries
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|\.|\[|\]|,)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
 )
 _EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+
+
+#: Every registry secret a generated workflow may use.
+ALL_SECRETS = sorted({name for reg in registries.REGISTRIES.values() for name in reg.secrets})
 
 
 class ExpressionError(ValueError):
@@ -214,22 +220,7 @@ def event_context(
     """The expression context of a push to main, a manual run on main, a same-repo PR or a
     fork PR (``kind``: push, dispatch, pr, fork-pr), with repository ``variables``."""
     if secrets is None:
-        secrets = {
-            name: f"value-of-{name}"
-            for name in (
-                "QUAY_USERNAME",
-                "QUAY_PASSWORD",
-                "DOCKERHUB_USERNAME",
-                "DOCKERHUB_TOKEN",
-                "GCP_SA_KEY",
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "ACR_USERNAME",
-                "ACR_PASSWORD",
-                "REGISTRY_USERNAME",
-                "REGISTRY_PASSWORD",
-            )
-        }
+        secrets = {name: f"value-of-{name}" for name in ALL_SECRETS}
     # Every run gets a GITHUB_TOKEN (read-only in forks' pull requests).
     secrets = {**secrets, "GITHUB_TOKEN": "ghs_token"}
     if kind in ("push", "dispatch"):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import ACTION_YML, TEMPLATE, tool
+from conftest import ACTION_YML, REGISTRY_HOSTS, TEMPLATE, tool
 from github_actions import action_inputs, build_outcome, check_parses, event_context, expressions
 from hub_image import registries
 from hub_image.workflow import NO_PUSH_MAIN_AND_PRS, NO_PUSH_MAIN_ONLY, round_trip_yaml
@@ -66,15 +66,6 @@ EXPECT: dict[str, dict[str, Any]] = {
     "awkward-text": {**_DEFAULT, "repo": "Climate_Lab.image"},
 }
 # Every registry with every image flavour, configured to push.
-REGISTRY_HOSTS = {
-    "quay.io": "",
-    "ghcr.io": "",
-    "docker.io": "",
-    "artifact-registry": "us-central1-docker.pkg.dev/my-project",
-    "ecr": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-    "acr": "myhub.azurecr.io",
-    "other": "registry.example.org:5000",
-}
 for _registry, _host in REGISTRY_HOSTS.items():
     for _kind in ("environment.yml", "Dockerfile"):
         _name = f"{_registry}-{_kind}"

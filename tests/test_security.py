@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import TEMPLATE, TOKEN, git, tool
-from github_actions import evaluate, event_context, run_steps
+from conftest import REGISTRY_HOSTS, TEMPLATE, TOKEN, git, tool
+from github_actions import ALL_SECRETS, evaluate, event_context, run_steps
 
 # --- answers are data ------------------------------------------------------------------
 
@@ -118,31 +118,7 @@ def test_use_this_template_writes_the_description_literally(copy, tmp_path, cc_e
 # --- no secret in the build context --------------------------------------------------------
 
 SENTINEL = "SENTINEL-9f2c"
-REGISTRY_HOSTS = {
-    "quay.io": "",
-    "ghcr.io": "",
-    "docker.io": "",
-    "artifact-registry": "us-central1-docker.pkg.dev/my-project",
-    "ecr": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-    "acr": "myhub.azurecr.io",
-    "other": "registry.example.org",
-}
-SECRETS = {
-    name: f"{SENTINEL}-{name}"
-    for name in (
-        "QUAY_USERNAME",
-        "QUAY_PASSWORD",
-        "DOCKERHUB_USERNAME",
-        "DOCKERHUB_TOKEN",
-        "GCP_SA_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "ACR_USERNAME",
-        "ACR_PASSWORD",
-        "REGISTRY_USERNAME",
-        "REGISTRY_PASSWORD",
-    )
-}
+SECRETS = {name: f"{SENTINEL}-{name}" for name in ALL_SECRETS}
 GITHUB_TOKEN = f"ghs_{SENTINEL}_workflow_token"
 
 

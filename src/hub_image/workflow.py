@@ -12,7 +12,7 @@ import io
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,7 @@ class Workflow:
     text: str
     inputs: dict[str, str | None]  # the `with:` inputs of the (first) action step
     branch: str | None  # the branch a push builds ('main'), None if pushes to any branch build
+    root: MappingNode | None = field(default=None, repr=False, compare=False)  # the parsed text, for edits
 
     @property
     def image_name(self) -> str:
@@ -185,9 +186,7 @@ def read(path: str | os.PathLike) -> Workflow:
     text = wf.read_bytes().decode("utf-8")  # no newline translation: CRLF stays CRLF
     where = str(wf)
     root = _compose(text, where)
-    with_ = _action_with_blocks(root, where)[0]
-    inputs = {k.value: (v.value if isinstance(v, ScalarNode) else None) for k, v in with_.value}
-    return Workflow(wf, text, inputs, _push_branch(root))
+    return Workflow(wf, text, _inputs(_action_with_blocks(root, where)[0]), _push_branch(root), root)
 
 
 def _push_branch(root: MappingNode) -> str | None:
@@ -214,7 +213,11 @@ def with_values(path: str | os.PathLike) -> dict[str, str | None]:
 
 
 def _with_values(text: str, where: str) -> dict[str, str | None]:
-    with_ = _action_with_blocks(_compose(text, where), where)[0]
+    return _inputs(_action_with_blocks(_compose(text, where), where)[0])
+
+
+def _inputs(with_: MappingNode) -> dict[str, str | None]:
+    """A `with:` block's inputs as text (None for a value that is not a scalar)."""
     return {k.value: (v.value if isinstance(v, ScalarNode) else None) for k, v in with_.value}
 
 
@@ -232,6 +235,7 @@ class Change:
     before: Workflow
     text: str
     notes: list[str]
+    inputs: dict[str, str | None]  # the action's inputs in ``text`` (as read back after the edit)
 
     @property
     def changed(self) -> bool:
@@ -239,8 +243,7 @@ class Change:
 
     @property
     def after(self) -> Workflow:
-        where = str(self.before.path)
-        return Workflow(self.before.path, self.text, _with_values(self.text, where), self.before.branch)
+        return Workflow(self.before.path, self.text, self.inputs, self.before.branch)
 
 
 def plan_change(wf: Workflow, image_name: str | None | Any = _UNSET, push_on_pr: bool | None = None) -> Change:
@@ -261,7 +264,7 @@ def plan_change(wf: Workflow, image_name: str | None | Any = _UNSET, push_on_pr:
         )
     new_image = (image_name or "") if set_image else wf.image_name
     if not set_image and push_on_pr is None:
-        return Change(wf, wf.text, notes)
+        return Change(wf, wf.text, notes, wf.inputs)
     if not new_image:
         if push_on_pr:
             raise WorkflowError(f"{where}: --push-on-pr needs an image to push to; pass --image-name NAME too")
@@ -276,8 +279,8 @@ def plan_change(wf: Workflow, image_name: str | None | Any = _UNSET, push_on_pr:
         no_push = NO_PUSH_MAIN_ONLY  # an image name turns pushing on
     else:
         no_push = None  # main only, or main and same-repo PRs: as it was
-    text = _edit(wf.text, where, new_image if set_image else None, no_push)
-    return Change(wf, text, notes)
+    text, inputs = _edit(wf.text, where, new_image if set_image else None, no_push, wf.root)
+    return Change(wf, text, notes, inputs)
 
 
 def describe(wf: Workflow, repo_name: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -359,13 +362,16 @@ def apply(change: Change) -> Change:
 def edit_text(text: str, where: str, wanted: PushSettings, set_image: bool = True) -> str:
     """Return ``text`` with IMAGE_NAME and NO_PUSH of every repo2docker-action step set
     to ``wanted`` (IMAGE_NAME only when ``set_image``)."""
-    return _edit(text, where, wanted.image_name if set_image else None, wanted.no_push)
+    return _edit(text, where, wanted.image_name if set_image else None, wanted.no_push)[0]
 
 
-def _edit(text: str, where: str, image_name: str | None, no_push: str | None) -> str:
+def _edit(
+    text: str, where: str, image_name: str | None, no_push: str | None, root: MappingNode | None = None
+) -> tuple[str, dict[str, str | None]]:
     """Set IMAGE_NAME and NO_PUSH of every repo2docker-action step; None leaves one as it
-    is.  New lines get the file's own line ending.  The result is read back and checked."""
-    root = _compose(text, where)
+    is.  New lines get the file's own line ending.  The result is read back and checked;
+    returns it and the action's inputs in it.  ``root``: ``text`` already parsed."""
+    root = root if root is not None else _compose(text, where)
     newline = "\r\n" if "\r\n" in text else "\n"
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in characters
     for with_ in _action_with_blocks(root, where):
@@ -373,6 +379,10 @@ def _edit(text: str, where: str, image_name: str | None, no_push: str | None) ->
             edits += _edits_for(text, with_, "NO_PUSH", no_push, newline)
         if image_name is not None:
             edits += _edits_for(text, with_, "IMAGE_NAME", image_name, newline)
+    if not edits:
+        return text, {
+            k.value: (v.value if isinstance(v, ScalarNode) else None) for k, v in _action_with_blocks(root, where)[0].value
+        }
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     values = _with_values(text, where)
@@ -380,7 +390,7 @@ def _edit(text: str, where: str, image_name: str | None, no_push: str | None) ->
         image_name is not None and (values.get("IMAGE_NAME") or "") != image_name
     ):
         raise WorkflowError(f"{where}: could not edit the {ACTION} step safely; edit IMAGE_NAME and NO_PUSH by hand")
-    return text
+    return text, values
 
 
 def _quoted(value: str) -> str:

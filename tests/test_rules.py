@@ -1,0 +1,107 @@
+"""The rules, in-process and fast, beside the end-to-end tests that run them through the
+CLI: the workflow edits (what each request changes, and what is kept) and the pacer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import UPSTREAM_BUILD
+from hub_image import workflow
+from hub_image.errors import WorkflowError
+from hub_image.fleet import Pacer
+
+GENERATED = """\
+jobs:
+  build:
+    steps:
+      - uses: jupyterhub/repo2docker-action@daa77f929833dcd836a711bc7837af945e9d27cc # master
+        with:
+          IMAGE_NAME: ""
+          NO_PUSH: "true"
+          DOCKER_REGISTRY: "quay.io"
+"""
+
+
+def _wf(tmp_path: Path, text: str) -> workflow.Workflow:
+    path = tmp_path / "build.yaml"
+    path.write_bytes(text.encode())
+    return workflow.read(path)
+
+
+@pytest.mark.parametrize(
+    "image, push_on_pr, no_push",
+    [
+        ("a/b", None, workflow.NO_PUSH_MAIN_ONLY),  # an image name turns pushing on, main only
+        ("a/b", True, workflow.NO_PUSH_MAIN_AND_PRS),
+        (None, None, workflow.NO_PUSH_NEVER),  # clearing always stops pushing
+    ],
+)
+def test_each_request_sets_the_states_the_table_says(tmp_path, image, push_on_pr, no_push):
+    change = workflow.plan_change(_wf(tmp_path, GENERATED), image_name=image, push_on_pr=push_on_pr)
+    assert change.after.no_push == no_push and change.after.image_name == (image or "")
+    assert change.text.count("\n") == GENERATED.count("\n")  # only values changed
+
+
+def test_looking_changes_nothing(tmp_path):
+    wf = _wf(tmp_path, GENERATED)
+    change = workflow.plan_change(wf)
+    assert not change.changed and change.after.inputs == wf.inputs
+
+
+def test_a_hand_written_no_push_is_kept_and_said(tmp_path):
+    text = GENERATED.replace('NO_PUSH: "true"', "NO_PUSH: ${{ github.ref_type != 'tag' }}")
+    change = workflow.plan_change(_wf(tmp_path, text), image_name="a/b")
+    assert change.after.no_push == "${{ github.ref_type != 'tag' }}"
+    assert change.notes and "kept your NO_PUSH" in change.notes[0]
+
+
+def test_an_expression_image_name_is_not_replaced(tmp_path):
+    wf = _wf(tmp_path, GENERATED.replace('IMAGE_NAME: ""', 'IMAGE_NAME: "org/${{ matrix.leg }}"'))
+    with pytest.raises(WorkflowError, match="every leg push to the same image"):
+        workflow.plan_change(wf, image_name="a/b")
+
+
+def test_crlf_and_the_upstream_placeholder(tmp_path):
+    wf = _wf(tmp_path, UPSTREAM_BUILD.read_text().replace("\n", "\r\n"))
+    change = workflow.plan_change(wf, image_name="a/b")
+    assert "\n" not in change.text.replace("\r\n", "")
+    assert 'IMAGE_NAME: "a/b"\r\n' in change.text and "# IMAGE_NAME" not in change.text
+
+
+def test_without_docker_registry_the_action_pushes_to_docker_hub(tmp_path):
+    wf = _wf(tmp_path, GENERATED.replace('          DOCKER_REGISTRY: "quay.io"\n', ""))
+    assert wf.registry == "docker.io"
+
+
+def test_the_pacer_never_admits_more_than_the_window_allows():
+    pacer = Pacer([(3, 0.3)])
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def write():
+        with pacer.write():
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=write) for _ in range(7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    starts.sort()
+    assert len(starts) == 7
+    # Any 4 consecutive writes span at least the window: never 4 within 0.3 s.
+    assert all(starts[i + 3] - starts[i] >= 0.3 - 0.01 for i in range(len(starts) - 3))
+
+
+def test_a_stopped_pacer_admits_nothing_more():
+    pacer = Pacer([(1, 60)])
+    with pacer.write():
+        pass
+    pacer.stop.set()
+    with pytest.raises(KeyboardInterrupt), pacer.write():
+        pass
