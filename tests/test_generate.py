@@ -115,6 +115,7 @@ def test_generate_makes_exactly_the_image_repo_files(generated):
     assert files == sorted(
         [
             ".github/workflows/build.yaml",
+            ".github/workflows/hub-version.yaml",
             ".github/dependabot.yml",
             ".gitignore",
             "README.md",
@@ -246,10 +247,10 @@ def _workflow(project: Path) -> dict:
     return YAML(typ="safe").load((project / ".github/workflows/build.yaml").read_text())
 
 
-def test_zizmor_finds_nothing_in_the_workflow(generated):
+def test_zizmor_finds_nothing_in_the_workflows(generated):
     _, project = generated
     result = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", str(project / ".github/workflows/build.yaml")],
+        [tool("zizmor"), "--offline", "--no-progress", str(project / ".github/workflows")],
         capture_output=True,
         text=True,
         timeout=120,

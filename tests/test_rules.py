@@ -83,9 +83,8 @@ def test_the_pacer_never_admits_more_than_the_window_allows():
     lock = threading.Lock()
 
     def write():
-        with pacer.write():
-            with lock:
-                starts.append(time.monotonic())
+        with pacer.write(), lock:
+            starts.append(time.monotonic())
 
     threads = [threading.Thread(target=write) for _ in range(7)]
     for t in threads:

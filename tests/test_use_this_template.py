@@ -95,12 +95,13 @@ def test_setup_outside_a_template_copy_says_so(tmp_path, github_env):
 
 
 @pytest.mark.parametrize("repo_name", ["my-hub-image", "Climate_Lab.image", "x" * 100])
-def test_template_carries_the_generated_workflow_byte_for_byte(run_cookiecutter, tmp_path, repo_name):
+def test_template_carries_the_generated_workflows_byte_for_byte(run_cookiecutter, tmp_path, repo_name):
     result = run_cookiecutter({"repo_name": repo_name, "github_owner": "acme"})
     assert result.returncode == 0, result.stderr
     generated = tmp_path / "out" / repo_name / ".github" / "workflows"
-    assert sorted(p.name for p in generated.iterdir()) == ["build.yaml"]
-    assert (generated / "build.yaml").read_bytes() == (ROOT_WORKFLOWS / "build.yaml").read_bytes()
+    assert sorted(p.name for p in generated.iterdir()) == ["build.yaml", "hub-version.yaml"]
+    for name in ("build.yaml", "hub-version.yaml"):
+        assert (generated / name).read_bytes() == (ROOT_WORKFLOWS / name).read_bytes()
 
 
 def _job_if(name: str) -> str:

@@ -32,17 +32,36 @@ def main() -> None:
 @click.option("--image-name", metavar="NAMESPACE/NAME", help="Image path on the registry; turns pushing on.")
 @click.option("--clear-image-name", is_flag=True, help="Remove IMAGE_NAME; nothing is pushed any more.")
 @click.option("--push-on-pr/--no-push-on-pr", default=None, help="Also push images built from same-repo pull requests.")
-def configure(path: str, image_name: str | None, clear_image_name: bool, push_on_pr: bool | None) -> None:
-    """Set where and when the build workflow pushes the image; with no option, only
-    print what it does now.
+@click.option("--jupyterhub-version", metavar="X.Y[.Z]", help="Build for this JupyterHub series (pin, image-tests, README).")
+@click.option("--hub-url", metavar="URL", help="Build for the JupyterHub series this hub reports (GET URL/hub/api/).")
+def configure(
+    path: str,
+    image_name: str | None,
+    clear_image_name: bool,
+    push_on_pr: bool | None,
+    jupyterhub_version: str | None,
+    hub_url: str | None,
+) -> None:
+    """Set where and when the build workflow pushes the image, and which JupyterHub
+    series it is built for; with no option, only print what it does now.
 
     PATH is a generated repo (default: the current directory) or its workflow file.
-    Only the IMAGE_NAME and NO_PUSH lines change.
+    Only the lines that must change do.
     """
     from . import workflow
 
     if image_name is not None and clear_image_name:
         raise HubImageError("--image-name and --clear-image-name exclude each other; give one")
+    if jupyterhub_version and hub_url:
+        raise HubImageError("--jupyterhub-version and --hub-url exclude each other; give one")
+    if jupyterhub_version or hub_url:
+        from . import hubversion
+
+        repo = Path(path) if Path(path).is_dir() else workflow.find_workflow(path).resolve().parents[2]
+        version = jupyterhub_version or hubversion.hub_version(hub_url or "")
+        old, new, changed = hubversion.set_series(repo, version)
+        source = f" (the hub at {hub_url} runs {version})" if hub_url else ""
+        click.echo(f"{repo}: JupyterHub {old}.x -> {new}.x{source}: {', '.join(changed) if changed else 'unchanged'}")
     asked = image_name is not None or clear_image_name or push_on_pr is not None
     wf, change = workflow.configure_from_options(path, image_name, clear_image_name, push_on_pr)
     events, warnings = workflow.describe(change.after, wf.repo_dir_name)

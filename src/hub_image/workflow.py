@@ -355,7 +355,7 @@ def configure_from_options(
 def apply(change: Change) -> Change:
     """Write a planned change (atomically; nothing when it changes nothing)."""
     if change.changed:
-        _write_atomic(change.before.path, change.text)
+        write_atomic(change.before.path, change.text)
     return change
 
 
@@ -445,7 +445,7 @@ def _block_end(text: str, with_: MappingNode) -> int:
     return len(text)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     mode = path.stat().st_mode & 0o777
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
