@@ -23,3 +23,5 @@ class HubImageExtension(extension.HubImageExtension):
         # Where the hooks import hub_image from: this checkout's own copy, by absolute
         # path (cookiecutter's `_repo_dir` is relative when the template is `.`).
         environment.globals["hub_image_src"] = SRC
+        # Where the post-generation hook records the template was (.cruft.json).
+        environment.globals["hub_image_template"] = str(HERE)

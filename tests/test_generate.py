@@ -114,6 +114,7 @@ def test_generate_makes_exactly_the_image_repo_files(generated):
     files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
     assert files == sorted(
         [
+            ".cruft.json",
             ".github/workflows/build.yaml",
             ".github/workflows/hub-version.yaml",
             ".github/dependabot.yml",

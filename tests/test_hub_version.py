@@ -61,7 +61,7 @@ def test_a_new_series_changes_every_place_and_nothing_else(run_cookiecutter, hub
     assert "JupyterHub 5.5.x -> 6.1.x" in result.stdout
     after = tree(project)
     changed = {name for name in after if after[name] != before[name]}
-    assert changed == {kind, "image-tests/test_hub_ready.py", "README.md"}
+    assert changed == {kind, "image-tests/test_hub_ready.py", "README.md", ".cruft.json"}
     pin = "jupyterhub-singleuser>=6.1,<6.2" if kind == "environment.yml" else "'jupyterhub>=6.1,<6.2'"
     assert pin in after[kind].decode() and "(6.1.x)" in after[kind].decode()
     assert 'JUPYTERHUB_SERIES = "6.1"' in after["image-tests/test_hub_ready.py"].decode()

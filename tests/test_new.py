@@ -4,6 +4,7 @@ not this checkout) carries the template and renders it byte for byte."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -156,4 +157,15 @@ def test_an_installed_hub_image_renders_its_own_template_byte_for_byte(wheel, tm
     result = new(tmp_path, "installed", "--no-input", *answers, env=env, python=python)
     assert result.returncode == 0, result.stderr
     assert run_cookiecutter(dict(a.split("=", 1) for a in answers)).returncode == 0
-    assert tree(tmp_path / "installed" / "my-hub-image") == tree(tmp_path / "out" / "my-hub-image")
+    installed, checkout = tree(tmp_path / "installed" / "my-hub-image"), tree(tmp_path / "out" / "my-hub-image")
+    # The record names the template each was made from: the installed copy (no git commit) or this checkout.
+    record = json.loads(installed.pop(".cruft.json"))
+    assert record["template"] == str(wheel / "hub_image" / "_template") and record["commit"] is None
+    assert json.loads(checkout.pop(".cruft.json"))["context"] == {
+        "cookiecutter": {**record["context"]["cookiecutter"], "_template": str(TEMPLATE), "_commit": checkout_commit()}
+    }
+    assert installed == checkout
+
+
+def checkout_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=TEMPLATE, capture_output=True, text=True, check=True).stdout.strip()

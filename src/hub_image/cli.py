@@ -200,6 +200,30 @@ def hub_config(path, tag) -> None:
     click.echo(text)
 
 
+@main.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--to", "ref", metavar="REF", help="The template's commit, branch or tag to update to (default: its newest).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a recorded answer (repeatable).")
+def update(path: str, ref: str | None, sets: tuple[str, ...]) -> None:
+    """Bring the image repo at PATH up to date with its template (recorded in .cruft.json),
+    or re-render it with changed answers, keeping your own edits (a three-way merge).
+
+    The result is left staged for review; conflicts are marked in the files."""
+    from . import new as new_mod
+    from . import update as update_mod
+
+    result = update_mod.update(Path(path), ref, new_mod.parse_assignments(sets))
+    if not result.changed:
+        click.echo(f"{path}: already up to date with the template ({result.new[:12]}); nothing changed")
+        return
+    click.echo(f"{path}: template {result.old[:12]} -> {result.new[:12]}; changed: {', '.join(result.changed)}")
+    if result.conflicts or result.rejected:
+        what = [f"conflicts in {', '.join(result.conflicts)} (resolve the <<<<<<< markers)"] if result.conflicts else []
+        what += [f"rejected hunks in {', '.join(result.rejected)}"] if result.rejected else []
+        raise HubImageError(f"{'; '.join(what)}; then git add and commit")
+    click.echo("Review with `git diff HEAD`, then commit.")
+
+
 # --- fleets ----------------------------------------------------------------------------
 
 

@@ -65,17 +65,22 @@ def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
     return 0
 
 
-def post_gen(context: dict[str, Any], project_dir: str) -> int:
-    """Apply the answers to the generated repo, then run the GitHub setup asked for.
+def post_gen(context: dict[str, Any], project_dir: str, template_dir: str | None = None) -> int:
+    """Apply the answers to the generated repo, record where it came from (.cruft.json,
+    unless cruft is rendering: it keeps its own), then run the GitHub setup asked for.
 
     A GitHub failure returns 0 all the same: cookiecutter deletes the project when
     this hook fails, and the project is what the printed resume command needs.
     """
+    from . import record
     from .template import apply_answers
 
     answers = validate_answers(context)
     try:
         apply_answers(answers, project_dir)
+        if template_dir and "_commit" not in context:
+            source, commit = record.template_source(Path(template_dir), context.get("_template"))
+            record.write(Path(project_dir), answers, source, commit)
     except HubImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

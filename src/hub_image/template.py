@@ -65,7 +65,10 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process
             )
         )
     if in_process:
+        from . import record
+
         apply_answers(answers, project)
+        record.write(project, answers, *record.template_source(template))
     return project
 
 

@@ -57,6 +57,8 @@ def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = 
     with tempfile.TemporaryDirectory() as tmp:
         project = render(checkout, answers, Path(tmp))
         wanted = files(project)
+        # A copy cannot tell which repository it was copied from: no record (yet).
+        wanted.pop(".cruft.json", None)
     for path, data in wanted.items():
         if path.startswith(f"{WORKFLOWS.as_posix()}/"):
             current = checkout / path

@@ -1,0 +1,68 @@
+"""Where a generated repo came from, in cruft's own format (`.cruft.json`): the template
+as given, its git commit, and the answers (never a secret), so that `hub-image update`
+and the real `cruft check` / `cruft update` can carry the template's changes to it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import git
+from .errors import HubImageError
+
+FILE = ".cruft.json"
+
+
+def template_source(template_dir: Path, given: str | None = None) -> tuple[str, str | None]:
+    """(the template as a clonable source, its git commit or None when it is no git
+    checkout).  ``given`` (``gh:org/hub-image``, a URL) is kept as given; a local path
+    is recorded absolute."""
+    template_dir = template_dir.resolve()
+    top = git.output(template_dir, "rev-parse", "--show-toplevel")
+    commit = git.output(template_dir, "rev-parse", "HEAD") if top and Path(top).resolve() == template_dir else None
+    if given and not Path(given).expanduser().exists():
+        return given, commit
+    return str(template_dir), commit
+
+
+def context(answers: dict[str, Any], template: str, commit: str | None) -> dict[str, Any]:
+    """The answers as cruft records them: every template variable (GitHub setup is a
+    one-time action, so never again: ``none``), plus ``_template`` and ``_commit``."""
+    recorded = {k: v for k, v in sorted(answers.items()) if not k.startswith("_")}
+    recorded["github_setup"] = "none"
+    return {"cookiecutter": {**recorded, "_template": template, "_commit": commit}}
+
+
+def dumps(state: dict[str, Any]) -> str:
+    """cruft's own layout (two-space indent, UTF-8, a final newline)."""
+    return json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+
+
+def write(project: Path, answers: dict[str, Any], template: str, commit: str | None) -> None:
+    state = {
+        "template": template,
+        "commit": commit,
+        "checkout": None,
+        "context": context(answers, template, commit),
+        "directory": None,
+    }
+    (project / FILE).write_text(dumps(state), encoding="utf-8")
+
+
+def read(project: Path) -> dict[str, Any]:
+    path = project / FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        state["context"]["cookiecutter"]
+    except FileNotFoundError:
+        raise HubImageError(
+            f"{project} has no {FILE} (made before hub-image recorded its answers); run: hub-image update --adopt"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise HubImageError(f"{path} is not a cruft record (template, commit, context.cookiecutter); fix or remove it") from None
+    return state
+
+
+def answers(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state["context"]["cookiecutter"].items() if not k.startswith("_")}

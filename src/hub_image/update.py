@@ -1,0 +1,179 @@
+"""`hub-image update`: carry the template's changes (or changed answers) to a generated
+repo, three-way, keeping the repo's own edits.
+
+The template is rendered at the recorded commit with the recorded answers, and at the
+new commit with the new answers (by `cookiecutter` itself, hooks included, from the
+template's own files); the difference between the two is applied to the repo with
+``git apply --3way``, so the repo's own changes to the same files are merged, and what
+cannot be merged is left marked as a conflict.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import git, record
+from .answers import validate_answers
+from .errors import GitError, HubImageError
+from .template import template_defaults
+
+ABBREVIATIONS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/", "bb:": "https://bitbucket.org/"}
+
+
+@dataclass
+class Result:
+    old: str
+    new: str
+    changed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    inferred: dict[str, Any] = field(default_factory=dict)
+
+
+def clone_url(template: str) -> str:
+    for short, long in ABBREVIATIONS.items():
+        if template.startswith(short):
+            return long + template[len(short) :]
+    return template
+
+
+def update(project: Path, to: str | None = None, sets: dict[str, str] | None = None) -> Result:
+    """Update ``project`` to the template at ``to`` (default: its newest commit) with the
+    recorded answers changed by ``sets``.  Refuses a dirty working tree."""
+    project = project.resolve()
+    _require_clean(project)
+    state = record.read(project)
+    old_answers = record.answers(state)
+    with tempfile.TemporaryDirectory(prefix="hub-image-update-") as tmp_str:
+        tmp = Path(tmp_str)
+        source = tmp / "template"
+        git.run(tmp, "clone", "--quiet", "--no-checkout", clone_url(state["template"]), str(source))
+        old_commit = state.get("commit")
+        if not old_commit:
+            raise HubImageError(
+                f"{record.FILE} records no template commit (the template was no git checkout); run: "
+                "hub-image update --adopt --template SOURCE"
+            )
+        new_commit = git.output(source, "rev-parse", "--verify", "--quiet", f"{to or 'HEAD'}^{{commit}}")
+        if not new_commit:
+            raise HubImageError(f"--to: {to!r} is not a commit, branch or tag of {state['template']}")
+        new_answers = _answers(old_answers, sets or {}, _template_at(source, new_commit, tmp / "new-template"))
+        if new_commit == old_commit and new_answers == old_answers:
+            return Result(old_commit, new_commit)
+        old = _render(_template_at(source, old_commit, tmp / "old-template"), old_answers, tmp / "old")
+        new = _render(tmp / "new-template", new_answers, tmp / "new")
+        result = Result(old_commit, new_commit)
+        patch = _diff(old, new, tmp / "diff")
+        if patch:
+            _apply(project, old, patch, result)
+        record.write(project, new_answers, state["template"], new_commit)
+        result.changed = sorted({*result.changed, record.FILE})
+        return result
+
+
+def _require_clean(project: Path) -> None:
+    top = git.output(project, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != project:
+        raise HubImageError(f"{project} is not the root of a git repository; run it in the image repo's root")
+    if git.output(project, "status", "--porcelain"):
+        raise HubImageError(f"{project} has uncommitted changes; commit or stash them first, so the update can be reviewed")
+
+
+def _answers(old: dict[str, Any], sets: dict[str, str], template: Path) -> dict[str, Any]:
+    known = template_defaults(template)
+    unknown = sorted(set(sets) - set(known))
+    if unknown:
+        raise HubImageError(f"--set {unknown[0]}: not a question of the template; use one of: {', '.join(known)}")
+    merged = {**known, **old, **sets}
+    validated = validate_answers(merged)
+    return {k: validated[k] for k in known}
+
+
+def _template_at(source: Path, commit: str, dest: Path) -> Path:
+    """The template's files at ``commit``, in ``dest``."""
+    if not dest.exists():
+        dest.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=source, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def _render(template: Path, answers: dict[str, Any], out: Path) -> Path:
+    """Render ``template`` with ``answers`` by the `cookiecutter` command (the template's own
+    hooks and extension); the project, without its record."""
+    config = out.parent / f"{out.name}-cookiecutter.yaml"
+    config.write_text(f"replay_dir: {out.parent / 'replay'}\ncookiecutters_dir: {out.parent / 'cookiecutters'}\n")
+    args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()]
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(template), "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COOKIECUTTER_CONFIG": str(config)},
+    )
+    if result.returncode != 0:
+        ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        raise HubImageError(f"rendering the template failed: {(ours or result.stderr.strip().splitlines() or ['?'])[-1]}")
+    (project,) = [p for p in out.iterdir() if p.is_dir()]
+    (project / record.FILE).unlink(missing_ok=True)
+    return project
+
+
+def _diff(old: Path, new: Path, repo: Path) -> str:
+    """The patch from ``old`` to ``new`` (paths relative to the project, binary-safe)."""
+    shutil.copytree(old, repo)
+    git.run(repo, "init", "--quiet")
+    git.run(repo, "add", "--all")
+    git.run(repo, "commit", "--quiet", "--allow-empty", "--message", "old")
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(new, repo, dirs_exist_ok=True)
+    git.run(repo, "add", "--all")
+    return subprocess.run(
+        ["git", "diff", "--cached", "--binary", "--no-color", "--no-renames", "HEAD"], cwd=repo, capture_output=True, check=True
+    ).stdout.decode("utf-8", "surrogateescape")
+
+
+def _apply(project: Path, old: Path, patch: str, result: Result) -> None:
+    """Apply ``patch`` three-way: the old render's files are written into the project's
+    object store, so git can merge the template's change with the repo's own edits."""
+    files = [str(p) for p in sorted(old.rglob("*")) if p.is_file()]
+    if files:
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin-paths"],
+            cwd=project,
+            input="\n".join(files),
+            text=True,
+            capture_output=True,
+            check=True,
+        )
+    patch_file = project / ".git" / "hub-image-update.patch"
+    patch_file.write_text(patch, encoding="utf-8", errors="surrogateescape")
+    try:
+        applied = subprocess.run(
+            ["git", "apply", "--3way", "--whitespace=nowarn", str(patch_file)], cwd=project, capture_output=True, text=True
+        )
+        if applied.returncode != 0:
+            result.conflicts = (git.output(project, "diff", "--name-only", "--diff-filter=U") or "").split()
+            if not result.conflicts:  # nothing merged at all: leave .rej files, as cruft does
+                git.run(project, "reset", "--quiet")
+                subprocess.run(
+                    ["git", "apply", "--reject", "--whitespace=nowarn", str(patch_file)],
+                    cwd=project,
+                    capture_output=True,
+                    text=True,
+                )
+                result.rejected = sorted(str(p.relative_to(project)) for p in project.rglob("*.rej"))
+                if not result.rejected:
+                    raise GitError(f"git apply failed: {(applied.stderr.strip().splitlines() or ['?'])[-1]}")
+        changed = git.output(project, "diff", "--name-only", "HEAD") or ""
+        result.changed = sorted(set(changed.split()) | set(result.conflicts))
+    finally:
+        patch_file.unlink(missing_ok=True)
