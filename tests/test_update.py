@@ -132,3 +132,41 @@ def test_the_real_cruft_checks_and_updates_a_generated_repo(project, template_re
     assert "raise it then" in (project / ".github/workflows/build.yaml").read_text()
     assert "  - numpy\n" in (project / "environment.yml").read_text()
     assert json.loads((project / ".cruft.json").read_text())["commit"] == v2
+
+
+def test_a_repo_made_before_records_is_adopted_with_the_answers_its_files_show(project, template_repo, hub_image):
+    recorded = json.loads((project / ".cruft.json").read_text())
+    git(project, "rm", "-q", ".cruft.json")
+    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "made before records")
+    result = hub_image("update", str(project), "--adopt", "--template", str(template_repo))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  image_name: acme/stats" in result.stdout and "  jupyterhub_version: 5.5" in result.stdout
+    adopted = json.loads((project / ".cruft.json").read_text())
+    assert adopted == recorded  # the files told everything the template asked
+    second_commit(template_repo)
+    git(project, "add", ".cruft.json")
+    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "adopted")
+    assert hub_image("update", str(project)).returncode == 0
+    assert "raise it then" in (project / ".github/workflows/build.yaml").read_text()
+
+
+def test_the_upstream_2i2c_layout_is_adopted_as_far_as_it_goes(template_repo, hub_image, tmp_path):
+    from conftest import FIXTURES
+
+    repo = tmp_path / "old-image"
+    shutil.copytree(FIXTURES / "upstream" / "2i2c-hub-user-image-template", repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://github.com/acme/old-image.git")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "from the 2i2c template")
+    result = hub_image("update", str(repo), "--adopt", "--template", str(template_repo))
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = json.loads((repo / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert {k: answers[k] for k in ("github_owner", "repo_name", "registry", "image_kind", "python_version")} == {
+        "github_owner": "acme",
+        "repo_name": "old-image",
+        "registry": "quay.io",
+        "image_kind": "environment.yml",
+        "python_version": "3.10",
+    }
+    assert answers["jupyterhub_version"] == "3.0"  # the stale pin this project exists to fix

@@ -204,14 +204,27 @@ def hub_config(path, tag) -> None:
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("--to", "ref", metavar="REF", help="The template's commit, branch or tag to update to (default: its newest).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a recorded answer (repeatable).")
-def update(path: str, ref: str | None, sets: tuple[str, ...]) -> None:
+@click.option("--adopt", is_flag=True, help="A repo made before hub-image recorded answers: infer them and record them.")
+@click.option("--template", metavar="SOURCE", help="With --adopt: the template's git URL or path (default: this hub-image's).")
+def update(path: str, ref: str | None, sets: tuple[str, ...], adopt: bool, template: str | None) -> None:
     """Bring the image repo at PATH up to date with its template (recorded in .cruft.json),
     or re-render it with changed answers, keeping your own edits (a three-way merge).
 
-    The result is left staged for review; conflicts are marked in the files."""
+    The result is left for review; conflicts are marked in the files."""
     from . import new as new_mod
     from . import update as update_mod
 
+    if adopt:
+        adopted = update_mod.adopt(Path(path), template, ref)
+        click.echo(f"{path}: recorded the template at {adopted.new[:12]} and the answers it shows:")
+        for key, value in adopted.inferred.items():
+            click.echo(f"  {key}: {value}")
+        click.echo(
+            "Other answers keep the template's defaults; check .cruft.json, commit it, and from now on run hub-image update."
+        )
+        return
+    if template:
+        raise HubImageError("--template goes with --adopt (an adopted repo records its template)")
     result = update_mod.update(Path(path), ref, new_mod.parse_assignments(sets))
     if not result.changed:
         click.echo(f"{path}: already up to date with the template ({result.new[:12]}); nothing changed")

@@ -78,6 +78,79 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
         return result
 
 
+def adopt(project: Path, template: str | None = None, to: str | None = None) -> Result:
+    """Record the template and the answers of a repo made before hub-image recorded them:
+    the answers are read from its files (what cannot be read keeps the template's
+    default), the template at ``to`` (default: its newest commit) becomes its base."""
+    from .template import template_dir
+
+    project = project.resolve()
+    _require_clean(project)
+    if (project / record.FILE).exists():
+        raise HubImageError(f"{project} already records its template ({record.FILE}); run: hub-image update")
+    source, _ = (template, None) if template else record.template_source(template_dir())
+    with tempfile.TemporaryDirectory(prefix="hub-image-adopt-") as tmp_str:
+        tmp = Path(tmp_str)
+        clone = tmp / "template"
+        try:
+            git.run(tmp, "clone", "--quiet", "--no-checkout", clone_url(source), str(clone))
+        except GitError:
+            raise HubImageError(f"--template: cannot clone {source}; give the hub-image template's git URL or path") from None
+        commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or 'HEAD'}^{{commit}}")
+        if not commit:
+            raise HubImageError(f"--to: {to!r} is not a commit, branch or tag of {source}")
+        defaults = template_defaults(_template_at(clone, commit, tmp / "files"))
+    inferred = infer_answers(project)
+    answers = validate_answers({**defaults, **inferred})
+    answers = {k: answers[k] for k in defaults}
+    record.write(project, answers, source, commit)
+    return Result(commit, commit, changed=[record.FILE], inferred=inferred)
+
+
+def infer_answers(project: Path) -> dict[str, Any]:
+    """The answers a repo's files show: registry, image name and pushes (the build
+    workflow), flavour, base image, Python and JupyterHub versions, and owner and name
+    (origin, else the directory)."""
+    import re
+
+    from . import hubversion, registries, workflow
+
+    found: dict[str, Any] = {"repo_name": project.name}
+    origin = git.origin_url(project)
+    parsed = git.parse_remote(origin) if origin else None
+    if parsed:
+        found["github_owner"], found["repo_name"] = parsed[1], parsed[2]
+    wf = workflow.read(project)
+    found["registry"] = registries.choice_for_host(wf.registry)
+    if not registries.get(found["registry"]).host:
+        found["registry_host"] = wf.registry
+    if wf.image_name and not wf.image_is_expression:
+        found["image_name"] = wf.image_name
+        found["push_on_pr"] = wf.state == workflow.MAIN_AND_PRS
+    dockerfile, environment = project / "Dockerfile", project / "environment.yml"
+    if dockerfile.is_file() and not environment.is_file():
+        found["image_kind"] = "Dockerfile"
+        base = re.search(r"^FROM\s+(\S+)", dockerfile.read_text(), re.M)
+        if base:
+            found["base_image"] = base.group(1)
+    elif environment.is_file():
+        found["image_kind"] = "environment.yml"
+        python = re.search(r"^\s*-\s*python\s*=\s*(\d+\.\d+)", environment.read_text(), re.M)
+        if python:
+            found["python_version"] = python.group(1)
+    try:
+        found["jupyterhub_version"] = hubversion.current_series(project)
+    except HubImageError:
+        for path in (environment, dockerfile):
+            pin = (
+                re.search(r"jupyterhub(?:-singleuser)?\s*(?:>=|==|=)\s*(\d+\.\d+)", path.read_text()) if path.is_file() else None
+            )
+            if pin:
+                found["jupyterhub_version"] = pin.group(1)
+                break
+    return found
+
+
 def _require_clean(project: Path) -> None:
     top = git.output(project, "rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != project:
