@@ -88,17 +88,22 @@ def tracked_template_files() -> list[str]:
     return sorted({p for p in out.split("\0") if p and (TEMPLATE / p).is_file()})
 
 
+def template_commit(dest: Path, author: str = "GitHub", message: str = "Initial commit") -> Path:
+    """A git repository at ``dest`` holding the template's files in one commit on main."""
+    for rel in tracked_template_files():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / rel, dest / rel)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "-c", f"user.name={author}", "-c", "user.email=noreply@github.com", "commit", "-qm", message)
+    return dest
+
+
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A fresh repository made from the template's files, as GitHub makes it: one commit
     on main, pushed to a bare `origin`."""
-    work = tmp_path / "climate-image"
-    for rel in tracked_template_files():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / rel, work / rel)
-    git(work, "init", "-q", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "commit", "-qm", "Initial commit")
+    work = template_commit(tmp_path / "climate-image")
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     git(work, "remote", "add", "origin", origin.as_uri())

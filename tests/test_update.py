@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, git, tool, tracked_template_files
+from conftest import git, template_commit, tool
 
 PROJECT_DIR = "{{cookiecutter.repo_name | project_dir}}"
 COMMENT = "    # Raise it if a large image takes longer to build.\n"
@@ -20,14 +20,7 @@ COMMENT = "    # Raise it if a large image takes longer to build.\n"
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
     """A template repository of our own (this checkout's files, one commit)."""
-    repo = tmp_path / "hub-image"
-    for rel in tracked_template_files():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / rel, repo / rel)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v1")
-    return repo
+    return template_commit(tmp_path / "hub-image", author="t", message="v1")
 
 
 def second_commit(template_repo: Path) -> str:
@@ -170,3 +163,16 @@ def test_the_upstream_2i2c_layout_is_adopted_as_far_as_it_goes(template_repo, hu
         "python_version": "3.10",
     }
     assert answers["jupyterhub_version"] == "3.0"  # the stale pin this project exists to fix
+
+
+def test_a_repo_from_an_installed_hub_image_is_told_how_to_update(project, template_repo, hub_image):
+    state = json.loads((project / ".cruft.json").read_text())
+    state["template"], state["commit"] = "/site-packages/hub_image/_template", None
+    (project / ".cruft.json").write_text(json.dumps(state))
+    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qam", "from an installed hub-image")
+    result = hub_image("update", str(project))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "records no template commit" in result.stderr and "--adopt --template SOURCE" in result.stderr
+    adopted = hub_image("update", str(project), "--adopt", "--template", str(template_repo))
+    assert adopted.returncode == 0, adopted.stderr
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == git(template_repo, "rev-parse", "HEAD").strip()

@@ -51,16 +51,16 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
     _require_clean(project)
     state = record.read(project)
     old_answers = record.answers(state)
+    old_commit = state.get("commit")
+    if not old_commit:
+        raise HubImageError(
+            f"{record.FILE} records no template commit (it was made from an installed hub-image); run: "
+            "hub-image update --adopt --template SOURCE (the template's git URL or path)"
+        )
     with tempfile.TemporaryDirectory(prefix="hub-image-update-") as tmp_str:
         tmp = Path(tmp_str)
         source = tmp / "template"
         git.run(tmp, "clone", "--quiet", "--no-checkout", clone_url(state["template"]), str(source))
-        old_commit = state.get("commit")
-        if not old_commit:
-            raise HubImageError(
-                f"{record.FILE} records no template commit (the template was no git checkout); run: "
-                "hub-image update --adopt --template SOURCE"
-            )
         new_commit = git.output(source, "rev-parse", "--verify", "--quiet", f"{to or 'HEAD'}^{{commit}}")
         if not new_commit:
             raise HubImageError(f"--to: {to!r} is not a commit, branch or tag of {state['template']}")
@@ -86,7 +86,7 @@ def adopt(project: Path, template: str | None = None, to: str | None = None) -> 
 
     project = project.resolve()
     _require_clean(project)
-    if (project / record.FILE).exists():
+    if (project / record.FILE).exists() and record.read(project).get("commit"):
         raise HubImageError(f"{project} already records its template ({record.FILE}); run: hub-image update")
     source, _ = (template, None) if template else record.template_source(template_dir())
     with tempfile.TemporaryDirectory(prefix="hub-image-adopt-") as tmp_str:
