@@ -45,7 +45,10 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None, identity: tupl
 
 def output(cwd: Path, *args: str) -> str | None:
     """``git ARGS``'s output, stripped, or None when it fails (a question, not a step)."""
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except OSError:  # no git on this machine, or no such directory
+        return None
     return result.stdout.strip() if result.returncode == 0 else None
 
 
