@@ -21,8 +21,8 @@ def template_source(template_dir: Path, given: str | None = None) -> tuple[str, 
     template_dir = template_dir.resolve()
     top = git.output(template_dir, "rev-parse", "--show-toplevel")
     commit = git.output(template_dir, "rev-parse", "HEAD") if top and Path(top).resolve() == template_dir else None
-    if given and not Path(given).expanduser().exists():
-        return given, commit
+    if given and ("://" in given or given.startswith(("gh:", "gl:", "bb:", "git@"))):
+        return given, commit  # a remote, as given (a local path is recorded absolute)
     return str(template_dir), commit
 
 

@@ -208,6 +208,9 @@ def _diff(old: Path, new: Path, repo: Path) -> str:
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.copytree(new, repo, dirs_exist_ok=True)
+    # Hash every file anew: the two renders were made within the same second, and a file
+    # of the same size and time stamp would otherwise pass for unchanged.
+    git.run(repo, "rm", "-r", "--cached", "--quiet", "--ignore-unmatch", ".")
     git.run(repo, "add", "--all")
     return subprocess.run(
         ["git", "diff", "--cached", "--binary", "--no-color", "--no-renames", "HEAD"], cwd=repo, capture_output=True, check=True
