@@ -357,11 +357,17 @@ OIDC_VARS = {
 }
 
 
-def test_cloud_registries_log_in_by_oidc_without_any_stored_key(generated):
-    name, project = generated
-    e = EXPECT[name]
-    if e["registry"] not in OIDC_VARS:
-        pytest.skip("no OIDC path for this registry")
+@pytest.mark.parametrize("registry", list(OIDC_VARS))
+def test_cloud_registries_log_in_by_oidc_without_any_stored_key(run_cookiecutter, tmp_path, registry):
+    answers = {
+        "repo_name": "hub-image",
+        "registry": registry,
+        "registry_host": REGISTRY_HOSTS[registry],
+        "image_name": "my-org/hub-image",
+    }
+    assert run_cookiecutter(answers).returncode == 0
+    project = tmp_path / "out" / "hub-image"
+    e = {"repo": "hub-image", "registry": registry, "host": REGISTRY_HOSTS[registry], "image": "my-org/hub-image"}
     workflow = _workflow(project)
     repository = f"my-org/{e['repo']}"
     assert workflow["jobs"]["build-and-push"]["permissions"]["id-token"] == "write"

@@ -167,17 +167,9 @@ class Workflow:
         return (self.inputs.get("DOCKER_REGISTRY") or "").strip() or "docker.io"
 
     @property
-    def newline(self) -> str:
-        return "\r\n" if "\r\n" in self.text else "\n"
-
-    @property
     def repo_dir_name(self) -> str:
         """The repository's directory name, standing in for its name on GitHub."""
         return self.path.resolve().parents[2].name if self.path.parent.name == "workflows" else "<repository>"
-
-    @property
-    def settings(self) -> PushSettings:
-        return PushSettings(self.image_name, self.state == MAIN_AND_PRS)
 
 
 def read(path: str | os.PathLike) -> Workflow:
@@ -200,16 +192,6 @@ def _push_branch(root: MappingNode) -> str | None:
             if isinstance(branches, ScalarNode) and branches.value:
                 return branches.value
     return None
-
-
-def read_settings(path: str | os.PathLike) -> PushSettings:
-    """What a workflow does now: the image it pushes to and whether PRs push."""
-    return read(path).settings
-
-
-def with_values(path: str | os.PathLike) -> dict[str, str | None]:
-    """The `with:` inputs of the workflow's (first) repo2docker-action step, as strings."""
-    return read(path).inputs
 
 
 def _with_values(text: str, where: str) -> dict[str, str | None]:
