@@ -300,7 +300,7 @@ def test_a_short_retry_after_is_waited_out_visibly(fleet, github):
     github.inject("PUT", r"/actions/secrets/QUAY_PASSWORD$", 403, retry_after=5)
     result = fleet("apply", "--json")
     assert result.returncode == 0, result.stderr
-    assert "waiting 5 s, until" in result.stderr and "GitHub's rate limit asks to" in result.stderr
+    assert "waiting 5 s, until" in result.stderr and "for GitHub's rate limits" in result.stderr
 
 
 @pytest.mark.parametrize(

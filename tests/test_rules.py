@@ -104,3 +104,14 @@ def test_a_stopped_pacer_admits_nothing_more():
     pacer.stop.set()
     with pytest.raises(KeyboardInterrupt), pacer.write():
         pass
+
+
+def test_a_long_wait_of_the_pacer_is_announced():
+    pacer = Pacer([(1, 5.2)])
+    told: list[float] = []
+    pacer.on_wait = told.append
+    with pacer.write():
+        pass
+    with pacer.write():
+        pass
+    assert len(told) == 1 and 4.5 < told[0] <= 5.2

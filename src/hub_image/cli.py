@@ -250,9 +250,7 @@ def _fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = F
 
     def on_wait(seconds: float) -> None:
         until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
-        click.echo(
-            f"waiting {seconds:.0f} s, until {until}: GitHub's rate limit asks to (Ctrl-C stops; a re-run resumes)", err=True
-        )
+        click.echo(f"waiting {seconds:.0f} s, until {until}, for GitHub's rate limits (Ctrl-C stops; a re-run resumes)", err=True)
 
     return fleet_mod.Fleet.load(
         Path(manifest), template, workers=workers, wait=wait, on_wait=on_wait, notify=lambda line: click.echo(line, err=True)

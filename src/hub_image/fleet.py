@@ -13,6 +13,7 @@ reads are not held behind it.  Images are worked on by a few threads, far below 
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -248,6 +249,8 @@ class Pacer:
         self.lock = threading.Lock()
         self.waited = 0.0
         self.stop = threading.Event()  # set on Ctrl-C: no write starts any more
+        self.on_wait: Callable[[float], None] | None = None  # told of waits of 5 s and more
+        self._announced = -math.inf
 
     @classmethod
     def github(cls, minute: float | None = None, per_minute: int | None = None, per_hour: int | None = None) -> Pacer:
@@ -287,6 +290,10 @@ class Pacer:
                     self.slots.append(slot)
                     return slot
             self.waited += wait
+            now = time.monotonic()
+            if self.on_wait and wait >= 5 and now - self._announced >= 30:
+                self._announced = now
+                self.on_wait(wait)  # a long wait for GitHub's write limits, e.g. the hourly one
             if self.stop.wait(min(wait, 1.0) + 0.001):
                 raise KeyboardInterrupt
 
@@ -373,7 +380,7 @@ class Fleet:
         from .template import template_dir
 
         where = template_dir(template)
-        return cls(
+        fleet = cls(
             load_manifest(manifest, where),
             where,
             github_api.read_token(),
@@ -382,6 +389,8 @@ class Fleet:
             on_wait=on_wait,
             notify=notify,
         )
+        fleet.pacer.on_wait = on_wait
+        return fleet
 
     def run_plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """`fleet plan`: check the token, read every image's state, say what apply would do."""

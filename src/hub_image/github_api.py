@@ -29,6 +29,8 @@ DEFAULT_API_URL = "https://api.github.com"
 #: The longest wait GitHub may ask for (retry-after, rate-limit reset) before a run stops.
 DEFAULT_MAX_WAIT = 300.0
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
+#: Seconds between two lines of a long wait's countdown.
+COUNTDOWN_EVERY = 30.0
 
 Pace = Callable[[], AbstractContextManager[Any]]
 
@@ -70,10 +72,12 @@ class BoundedRetry(GithubRetry):
             raise RateLimitExceededExceedsMaxWait(
                 response.status, {"message": "retry-after"}, dict(response.headers), wait=retry_after
             )
-        if self.on_wait and retry_after >= 5:
-            self.on_wait(retry_after)
         deadline = time.monotonic() + retry_after
+        announced = -COUNTDOWN_EVERY
         while (left := deadline - time.monotonic()) > 0:
+            if self.on_wait and retry_after >= 5 and retry_after - left - announced >= COUNTDOWN_EVERY:
+                announced = retry_after - left
+                self.on_wait(left)  # a countdown: the wait left, every COUNTDOWN_EVERY seconds
             if self.stop is not None and self.stop.wait(min(left, 1.0)):
                 raise KeyboardInterrupt
             if self.stop is None:
