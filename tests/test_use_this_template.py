@@ -41,10 +41,18 @@ def tree_at(repo: Path, rev: str = "HEAD") -> dict[str, bytes]:
     }
 
 
-def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, run_cookiecutter, tmp_path):
+def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, github, run_cookiecutter, tmp_path):
+    # GitHub as the workflow sees it: the template repository, and the copy made from it.
+    template = github.add_repo("demo-org", "hub-image")
+    template.is_template = True
+    git(copy, "push", "-q", str(template.bare), "HEAD:main")
+    head = git(copy, "rev-parse", "HEAD").strip()
+    github.add_user("acme", "ghs_workflowtoken")
+    github.add_repo("acme", "climate-image", template=template)
     # What the setup workflow runs, with the environment GitHub gives it.
+    env = dict(github_env, GITHUB_API_URL=github.url)
     result = subprocess.run(
-        [tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=github_env, capture_output=True, text=True
+        [tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     rendered = run_cookiecutter({"repo_name": "climate-image", "github_owner": "acme", "description": "Climate hub image"})
@@ -54,13 +62,52 @@ def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, r
         for p in (tmp_path / "out" / "climate-image").rglob("*")
         if p.is_file()
     }
-    expected.pop(".cruft.json")  # a copy cannot tell which repository it was copied from
     origin = tmp_path / "origin.git"
-    assert tree_at(origin, "main") == expected
+    pushed = tree_at(origin, "main")
+    assert ".cruft.json" in pushed, result.stdout + result.stderr
+    # The copy records the template repository it was made from, and the commit copied.
+    ours, theirs = json.loads(pushed.pop(".cruft.json")), json.loads(expected.pop(".cruft.json"))
+    assert ours["template"] == github.clone_url(template) and ours["commit"] == head
+    assert answers_of(ours) == answers_of(theirs)
+    assert pushed == expected
     # The setup commit only deleted files under .github/workflows/ (GITHUB_TOKEN can do no more).
     changes = git(copy, "diff", "--name-status", "HEAD~1", "HEAD", "--", ".github/workflows").split("\n")
     assert [c for c in changes if c] == ["D\t.github/workflows/ci.yaml", "D\t.github/workflows/setup.yaml"]
     assert "ghs_workflowtoken" not in (copy / ".git" / "config").read_text()
+
+
+def answers_of(state: dict) -> dict:
+    return {k: v for k, v in state["context"]["cookiecutter"].items() if not k.startswith("_")}
+
+
+def test_a_copy_updates_from_its_template_repository(copy, github_env, github, hub_image, tmp_path):
+    template = github.add_repo("demo-org", "hub-image")
+    git(copy, "push", "-q", str(template.bare), "HEAD:main")
+    github.add_user("acme", "ghs_workflowtoken")
+    github.add_repo("acme", "climate-image", template=template)
+    env = dict(github_env, GITHUB_API_URL=github.url)
+    setup = subprocess.run([tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=env, capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr
+    # The template improves on GitHub; the copy takes it with hub-image update.
+    work = tmp_path / "template-work"
+    git(tmp_path, "clone", "-q", str(template.bare), str(work))
+    readme = work / "{{cookiecutter.repo_name | project_dir}}" / "README.md"
+    readme.write_text(readme.read_text().replace("## Use the image in the hub", "## Use the image in your hub"))
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
+    git(work, "push", "-q", "origin", "main")
+    result = hub_image("update", str(copy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "## Use the image in your hub" in (copy / "README.md").read_text()
+
+
+def test_without_githubs_answer_the_copy_is_set_up_unrecorded(copy, github_env, tmp_path):
+    env = dict(github_env, GITHUB_API_URL="http://127.0.0.1:9")
+    result = subprocess.run(
+        [tool("hub-image"), "from-template", ".", "--push"], cwd=copy, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: no .cruft.json, so hub-image update will need --adopt: could not reach GitHub" in result.stderr
+    assert ".cruft.json" not in tree_at(tmp_path / "origin.git", "main")
 
 
 def test_setup_refuses_when_the_templates_workflow_is_stale(copy, github_env):

@@ -178,11 +178,13 @@ def from_template(path, owner, repo_name, description, commit, push) -> None:
     """
     from . import template_copy
 
-    full_name, changes, pushed = template_copy.run(
+    full_name, changes, pushed, notes = template_copy.run(
         Path(path), owner=owner, repo_name=repo_name, description=description, commit=commit or push, push=push
     )
     for line in changes:
         click.echo(line)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"{path}: now the image repo {full_name}{' (pushed)' if pushed else ' (committed)' if commit and changes else ''}")
 
 

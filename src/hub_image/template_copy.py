@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import git
+from . import git, record
 from .answers import validate_answers
-from .errors import AnswerError, TemplateError
+from .errors import AnswerError, HubImageError, TemplateError
 from .template import files, render, template_defaults
 
 WORKFLOWS = Path(".github") / "workflows"
@@ -37,19 +37,52 @@ def answers_from_github(environ: dict | None = None) -> dict[str, str]:
     return answers
 
 
-def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = True) -> list[str]:
+def template_origin(full_name: str, token: str) -> tuple[str, str]:
+    """(clone URL, commit) of the template repository ``full_name`` was made from: GitHub
+    names it (``template_repository``); its default branch's head is the commit copied."""
+    import requests
+    from github import GithubException
+
+    from . import github_api
+
+    gh = github_api.client(token)
+    try:
+        template = gh.get_repo(full_name).template_repository
+    except GithubException as exc:
+        raise TemplateError(github_api.explain(exc, "looking up the template repository", full_name)) from None
+    except requests.RequestException as exc:
+        raise TemplateError(github_api.describe_network_error(exc, gh.requester.base_url)) from None
+    if template is None:
+        raise TemplateError(f"GitHub names no template repository for {full_name}")
+    heads = git.run(
+        Path.cwd(),
+        "ls-remote",
+        template.clone_url,
+        f"refs/heads/{template.default_branch}",
+        env=git.auth_env(template.clone_url, token),
+    )
+    if not heads:
+        raise TemplateError(f"{template.full_name} has no branch {template.default_branch}")
+    return template.clone_url, heads.split()[0]
+
+
+def setup_template_copy(
+    checkout: Path, answers: dict[str, Any], commit: bool = True, origin: tuple[str, str] | None = None
+) -> list[str]:
     """Turn ``checkout`` (a git checkout of a copy of the template repository) into the
     repo cookiecutter generates with ``answers``.
 
     Workflow files may only be deleted (a workflow's GITHUB_TOKEN cannot create or
     change them): the generated ones must already be in place, byte for byte, or
-    nothing is touched.  Returns the changed paths, as ``A``/``M``/``D`` lines.
+    nothing is touched.  ``origin``: the template repository and commit the copy was
+    made from, recorded in .cruft.json.  Returns the changed paths, as ``A``/``M``/``D``
+    lines.
     """
     checkout = checkout.resolve()
     if not (checkout / "cookiecutter.json").is_file():
         raise TemplateError(f"{checkout} is not a copy of the hub-image template (no cookiecutter.json); nothing to do")
     try:
-        validate_answers({**template_defaults(checkout), **answers})
+        validated = validate_answers({**template_defaults(checkout), **answers})
     except AnswerError as exc:
         raise TemplateError(str(exc)) from None
     bot = git.ACTIONS_BOT
@@ -57,8 +90,17 @@ def setup_template_copy(checkout: Path, answers: dict[str, Any], commit: bool = 
     with tempfile.TemporaryDirectory() as tmp:
         project = render(checkout, answers, Path(tmp))
         wanted = files(project)
-        # A copy cannot tell which repository it was copied from: no record (yet).
-        wanted.pop(".cruft.json", None)
+        wanted.pop(record.FILE, None)  # it names this checkout: the record is the template's, below
+    if origin is not None:
+        known = {k: validated[k] for k in template_defaults(checkout)}
+        state = {
+            "template": origin[0],
+            "commit": origin[1],
+            "checkout": None,
+            "context": record.context(known, *origin),
+            "directory": None,
+        }
+        wanted[record.FILE] = record.dumps(state).encode()
     for path, data in wanted.items():
         if path.startswith(f"{WORKFLOWS.as_posix()}/"):
             current = checkout / path
@@ -93,15 +135,25 @@ def push_main(checkout: Path, token: str) -> None:
 
 def run(
     path: Path, *, owner: str | None, repo_name: str | None, description: str | None, commit: bool, push: bool
-) -> tuple[str, list[str], bool]:
+) -> tuple[str, list[str], bool, list[str]]:
     """`hub-image from-template`: the answers from the options or GitHub's environment, the
-    copy set up, committed and pushed as asked.  Returns (owner/name, changes, pushed)."""
+    copy set up, committed and pushed as asked.  With a token (``--push``), the template
+    repository the copy was made from is recorded (.cruft.json), so `hub-image update`
+    works on it.  Returns (owner/name, changes, pushed, notes)."""
     answers: dict[str, Any] = answers_from_github() if not (owner and repo_name) else {}
     answers.update({k: v for k, v in (("github_owner", owner), ("repo_name", repo_name), ("description", description)) if v})
-    changes = setup_template_copy(path, answers, commit=commit)
-    pushed = bool(push and changes)
-    if pushed:
+    full_name = f"{answers['github_owner']}/{answers['repo_name']}"
+    token, origin, notes = None, None, []
+    if push:
         from .github_api import read_token
 
-        push_main(path, read_token())
-    return f"{answers['github_owner']}/{answers['repo_name']}", changes, pushed
+        token = read_token()
+        try:
+            origin = template_origin(full_name, token)
+        except HubImageError as exc:
+            notes.append(f"no {record.FILE}, so hub-image update will need --adopt: {exc}")
+    changes = setup_template_copy(path, answers, commit=commit, origin=origin)
+    pushed = bool(push and changes)
+    if pushed and token:
+        push_main(path, token)
+    return full_name, changes, pushed, notes

@@ -65,6 +65,7 @@ class Repo:
     secrets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     is_template: bool = False
+    template: Repo | None = None  # the template repository this one was made from
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     @property
@@ -137,9 +138,13 @@ class GitHubEmulator:
             acc.members |= {m.lower() for m in members}
             return acc
 
-    def add_repo(self, owner: str, name: str, private: bool = False, with_commit: bool = False) -> Repo:
+    def add_repo(
+        self, owner: str, name: str, private: bool = False, with_commit: bool = False, template: Repo | None = None
+    ) -> Repo:
+        """A repository; ``template``: the template repository it was made from ("Use this template")."""
         with self.lock:
             repo = self._make_repo(self.accounts[owner.lower()], name, private, None)
+            repo.template = template
         if with_commit:
             work = self.root / f"seed-{repo.id}"
             subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
@@ -261,6 +266,28 @@ class GitHubEmulator:
             updated_at=repo.created,
             pushed_at=repo.created,
             permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
+        )
+        if repo.template is not None:
+            data["template_repository"] = self._template_json(repo.template)
+        return data
+
+    def _template_json(self, repo: Repo) -> dict:
+        data = self.spec.instance(self.spec.schema("repository"))  # nullable-repository, not null
+        data.update(
+            id=repo.id,
+            node_id=f"R_{repo.id}",
+            name=repo.name,
+            full_name=repo.full_name,
+            owner=self.user_json(repo.owner),
+            private=repo.private,
+            description=repo.description,
+            url=f"{self.url}/repos/{repo.full_name}",
+            html_url=f"https://github.example/{repo.full_name}",
+            clone_url=self.clone_url(repo),
+            git_url=self.clone_url(repo).replace("http", "git", 1),
+            ssh_url=f"git@github.example:{repo.full_name}.git",
+            default_branch="main",
+            is_template=repo.is_template,
         )
         return data
 
