@@ -247,33 +247,21 @@ class GitHubEmulator:
         data = self.spec.instance(self.spec.schema("full-repository"))
         admin = self.can_admin(login, repo.owner)
         data.update(
-            id=repo.id,
-            node_id=f"R_{repo.id}",
-            name=repo.name,
-            full_name=repo.full_name,
-            owner=self.user_json(repo.owner),
-            private=repo.private,
+            self._repo_fields(repo),
             visibility="private" if repo.private else "public",
-            description=repo.description,
-            url=f"{self.url}/repos/{repo.full_name}",
-            html_url=f"https://github.example/{repo.full_name}",
-            clone_url=self.clone_url(repo),
-            git_url=self.clone_url(repo).replace("http", "git", 1),
-            ssh_url=f"git@github.example:{repo.full_name}.git",
-            default_branch="main",
-            is_template=repo.is_template,
             created_at=repo.created,
             updated_at=repo.created,
             pushed_at=repo.created,
             permissions={"admin": admin, "maintain": admin, "push": admin, "triage": admin, "pull": True},
         )
-        if repo.template is not None:
-            data["template_repository"] = self._template_json(repo.template)
+        if repo.template is not None:  # a "Use this template" copy names its template
+            template = self.spec.instance(self.spec.schema("repository"))  # nullable-repository, not null
+            template.update(self._repo_fields(repo.template))
+            data["template_repository"] = template
         return data
 
-    def _template_json(self, repo: Repo) -> dict:
-        data = self.spec.instance(self.spec.schema("repository"))  # nullable-repository, not null
-        data.update(
+    def _repo_fields(self, repo: Repo) -> dict:
+        return dict(
             id=repo.id,
             node_id=f"R_{repo.id}",
             name=repo.name,
@@ -289,7 +277,6 @@ class GitHubEmulator:
             default_branch="main",
             is_template=repo.is_template,
         )
-        return data
 
 
 def decrypt(key: PrivateKey, encrypted_value: str) -> str:
