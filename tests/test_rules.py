@@ -115,3 +115,12 @@ def test_a_long_wait_of_the_pacer_is_announced():
     with pacer.write():
         pass
     assert len(told) == 1 and 4.5 < told[0] <= 5.2
+
+
+def test_a_multi_line_key_is_missing_even_with_a_terminal_to_ask_on():
+    from hub_image.repo_setup import credentials_available
+
+    assert credentials_available("artifact-registry", environ={}, interactive=True) == ["GCP_SA_KEY (or GCP_SA_KEY_FILE)"]
+    assert credentials_available("artifact-registry", environ={"GCP_SA_KEY_FILE": "key.json"}, interactive=True) == []
+    assert credentials_available("quay.io", environ={}, interactive=True) == []
+    assert credentials_available("quay.io", environ={}, interactive=False) == ["QUAY_USERNAME", "QUAY_PASSWORD"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .answers import jupyterhub_series, series_upper_bound
 from .errors import HubImageError
+from .record import dumps as record_dumps
 from .workflow import write_atomic
 
 _V = r"\d+\.\d+"
@@ -73,7 +74,7 @@ def set_series(repo: Path, version: str) -> tuple[str, str, list[str]]:
         cookiecutter = data.get("context", {}).get("cookiecutter", {})
         if cookiecutter.get("jupyterhub_version") not in (new, None):
             cookiecutter["jupyterhub_version"] = new
-            texts[".cruft.json"] = json.dumps(data, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+            texts[".cruft.json"] = record_dumps(data)
             changed.append(".cruft.json")
     for name in changed:
         write_atomic(repo / name, texts[name])

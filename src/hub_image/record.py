@@ -64,5 +64,13 @@ def read(project: Path) -> dict[str, Any]:
     return state
 
 
+def recorded_answers(project: Path) -> dict[str, Any]:
+    """The answers ``project`` records, or {} when it records none (or nothing readable)."""
+    try:
+        return answers(read(project))
+    except HubImageError:
+        return {}
+
+
 def answers(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state["context"]["cookiecutter"].items() if not k.startswith("_")}

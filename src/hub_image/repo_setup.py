@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from github import Github, GithubException
 
-from . import git, github_api, registries
+from . import git, github_api, record, registries
 from .errors import AnswerError, GitError, HubImageError, SetupError, WorkflowError
 
 
@@ -84,10 +84,20 @@ class Report:
 def credentials_available(registry: str, environ: dict | None = None, interactive: bool | None = None) -> list[str]:
     """The environment variables still missing for ``registry`` that no prompt can ask for."""
     env = os.environ if environ is None else environ
-    missing = [var for var in registries.secret_sources(registry).values() if not env.get(var) and not env.get(f"{var}_FILE")]
+    multiline = registries.get(registry).multiline_secrets
+    missing = {
+        secret: var
+        for secret, var in registries.secret_sources(registry).items()
+        if not env.get(var) and not env.get(f"{var}_FILE")
+    }
     if interactive is None:
         interactive = _tty()
-    return [] if interactive else missing
+    # A terminal can be asked for one line, never for a multi-line key.
+    return [
+        f"{var} (or {var}_FILE)" if secret in multiline else var
+        for secret, var in missing.items()
+        if not interactive or secret in multiline
+    ]
 
 
 def read_credentials(registry: str, environ: dict | None = None) -> dict[str, str]:
@@ -140,14 +150,6 @@ def _tty() -> bool:
         return False
 
 
-def recorded_answers(project: Path) -> dict:
-    """The answers the repo was generated with, where it records them (``.cruft.json``)."""
-    try:
-        return dict(json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
 def identify(project: Path, owner: str | None, repo_name: str | None, api_url: str | None = None) -> tuple[str, str]:
     """Which GitHub repository ``project`` is: its ``origin`` when that points at this
     GitHub, else its recorded answers, else ``owner`` and ``repo_name`` (default: the
@@ -158,7 +160,7 @@ def identify(project: Path, owner: str | None, repo_name: str | None, api_url: s
     if parsed and parsed[0] in github_api.github_hosts(api_url):
         found, source = (parsed[1], parsed[2]), f"origin ({url})"
     else:
-        recorded = recorded_answers(project)
+        recorded = record.recorded_answers(project)
         if recorded.get("github_owner") and recorded.get("repo_name"):
             found, source = (str(recorded["github_owner"]), str(recorded["repo_name"])), ".cruft.json"
     if found:
