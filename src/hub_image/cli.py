@@ -346,3 +346,27 @@ def fleet_apply(manifest, template, as_json, workers, wait) -> None:
         sys.stderr.flush()
         os._exit(130)  # workers still waiting on a request must not hold the exit
     _report(runner, plans, as_json, "apply", resume)
+
+
+@fleet.command(name="update")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--to", metavar="REF", help="Update to this commit, branch or tag of the template (default: its newest).")
+@click.option("--template", help="The hub-image template whose questions the manifest answers (default: the installed one).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32), help="Repositories worked on at once.")
+@click.option("--wait", is_flag=True, help="Wait as long as GitHub's limits ask (default: stop after 5 minutes).")
+def fleet_update(manifest, to, template, as_json, workers, wait) -> None:
+    """Bring the template's changes, and the manifest's changed answers, to every image
+    repo of MANIFEST: one pull request per repository (a draft when something did not
+    merge), never a push to main. A re-run updates its own pull request."""
+    from .fleet_update import FleetUpdate
+
+    runner = _fleet(manifest, template, workers, wait)
+    resume = _resume("update", manifest, template)
+    try:
+        plans = _with_progress("updating", len(runner.manifest.images), FleetUpdate(runner, to).run, as_json)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: a branch already pushed is reused. Resume with: {resume}", err=True)
+        sys.stderr.flush()
+        os._exit(130)
+    _report(runner, plans, as_json, "update", resume)

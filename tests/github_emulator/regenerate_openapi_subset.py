@@ -41,6 +41,8 @@ OPERATIONS = {
     "/orgs/{org}/actions/secrets/public-key": ["get"],
     "/orgs/{org}/actions/secrets/{secret_name}": ["get", "put"],
     "/orgs/{org}/actions/secrets/{secret_name}/repositories": ["get", "put"],
+    "/repos/{owner}/{repo}/pulls": ["get", "post"],
+    "/repos/{owner}/{repo}/pulls/{pull_number}": ["get", "patch"],
     "/rate_limit": ["get"],
 }
 PROSE = {"description", "summary", "externalDocs", "examples", "example", "x-github", "x-githubEnterpriseOverlays"}

@@ -5,10 +5,12 @@ bare git repository on disk, served over git's smart HTTP protocol by `git
 http-backend` at its `clone_url`, so `git push` and `git clone` are real and a push
 authenticates with the token as on GitHub: `x-access-token` and the token, Basic), Actions secrets (sealed with a real NaCl key pair per repository and
 organisation, and decrypted on arrival, so tests compare plaintext), Actions
-variables, and organisation secrets with selected repositories.
+variables, organisation secrets with selected repositories, and pull requests between
+branches of one repository.
 
 What it enforces: authentication (401) and classic-token scopes (403 with
-`X-Accepted-OAuth-Scopes`), admin rights for secrets, GitHub's secondary rate limits
+`X-Accepted-OAuth-Scopes`; a push that changes `.github/workflows/` needs `workflow`,
+refused by a pre-receive hook as GitHub refuses it), admin rights for secrets, GitHub's secondary rate limits
 (content-creating requests per minute, concurrent requests: 403 + `retry-after`, each
 counted as a violation), and primary rate-limit headers.  Faults (status codes,
 `retry-after`) and latency can be injected.
@@ -31,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from nacl.public import PrivateKey, SealedBox
 
@@ -66,6 +68,7 @@ class Repo:
     variables: dict[str, str] = field(default_factory=dict)
     is_template: bool = False
     template: Repo | None = None  # the template repository this one was made from
+    pulls: list[dict] = field(default_factory=list)  # {number, head, base, title, body, draft, state, user}
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     @property
@@ -218,6 +221,9 @@ class GitHubEmulator:
         bare = self.root / "git" / owner.login / f"{name}.git"
         bare.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+        hook = bare / "hooks" / "pre-receive"
+        hook.write_text(PRE_RECEIVE)
+        hook.chmod(0o755)
         repo = Repo(owner, name, private, description, bare)
         self.repos[repo.full_name.lower()] = repo
         return repo
@@ -283,6 +289,25 @@ def decrypt(key: PrivateKey, encrypted_value: str) -> str:
     return SealedBox(key).decrypt(base64.b64decode(encrypted_value)).decode()
 
 
+#: GitHub's rule for pushes: a token without the `workflow` scope (a classic token; a
+#: fine-grained one is not checked here) may not create or change a workflow file.
+PRE_RECEIVE = r"""#!/bin/sh
+[ "$EMU_WORKFLOW_SCOPE" = "no" ] || exit 0
+zero=0000000000000000000000000000000000000000
+while read old new ref; do
+  [ "$new" = "$zero" ] && continue
+  if [ "$old" = "$zero" ]; then
+    changed=$(git ls-tree -r --name-only "$new" -- .github/workflows)
+  else
+    changed=$(git diff --name-only "$old" "$new" -- .github/workflows)
+  fi
+  for f in $changed; do
+    echo "refusing to allow an OAuth App to create or update workflow \`$f\` without \`workflow\` scope" >&2
+    exit 1
+  done
+done
+"""
+
 _GIT_PATH = re.compile(r"^/([^/]+)/([^/]+)\.git(/.*)$")
 
 
@@ -324,11 +349,11 @@ class _Handler(BaseHTTPRequestHandler):
         query = urlsplit(self.path).query
         push = rest.endswith("git-receive-pack") or "service=git-receive-pack" in query
         repo = emu.repo(f"{owner}/{name}")
-        login = None
+        login, scopes = None, None
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Basic "):
             user, _, token = base64.b64decode(auth[6:]).decode().partition(":")
-            login = emu.tokens.get(token, (None, None))[0]
+            login, scopes = emu.tokens.get(token, (None, None))
         if repo is None or (repo.private and not push and login is None):
             emu.git_log.append((f"not found {owner}/{name}", len(emu.log)))
             return self._raw(404, b"Repository not found.", "text/plain")
@@ -357,6 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
             "REMOTE_USER": login or "",
             "REMOTE_ADDR": "127.0.0.1",
             "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
+            "EMU_WORKFLOW_SCOPE": "no" if scopes is not None and "workflow" not in scopes else "yes",
         }
         result = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = result.stdout.partition(b"\r\n\r\n")
@@ -588,6 +614,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return 200, emu.repo_json(repo, login)
                 if op.path == "/repos/{owner}/{repo}/contents/{path}":
                     return self._contents(op, body, repo, admin, need)
+                if op.path.startswith("/repos/{owner}/{repo}/pulls"):
+                    return self._pulls(op, body, repo, login, admin, need)
                 if "/actions/" in op.path:
                     denied = need("repo")
                     if denied:
@@ -769,6 +797,113 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
         return (200 if current else 201), out
+
+    def _pulls(self, op, body, repo: Repo, login: str, admin: bool, need):
+        """Pull requests between two branches of one repository."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+
+        def branch(ref: str) -> str:
+            return subprocess.run(
+                ["git", "--git-dir", str(repo.bare), "rev-parse", "-q", "--verify", f"refs/heads/{ref}"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+
+        def unprocessable(message: str):
+            return 422, {
+                "message": "Validation Failed",
+                "documentation_url": "https://docs.github.com/rest",
+                "errors": [{"resource": "PullRequest", "code": "custom", "message": message}],
+            }
+
+        if op.method == "get" and op.path.endswith("/pulls"):
+            state, head, base = query.get("state", "open"), query.get("head"), query.get("base")
+            found = [
+                pr
+                for pr in repo.pulls
+                if state in ("all", pr["state"])
+                and (head is None or head == f"{repo.owner.login}:{pr['head']}")
+                and (base is None or base == pr["base"])
+            ]
+            return 200, [self._pull_json(repo, pr, "pull-request-simple") for pr in reversed(found)]
+        if op.method == "get":
+            pr = next((pr for pr in repo.pulls if pr["number"] == int(op.params["pull_number"])), None)
+            return (200, self._pull_json(repo, pr, "pull-request")) if pr else (404, {"message": "Not Found"})
+        denied = need("repo") if repo.private else need("repo", "public_repo")
+        if denied:
+            return denied
+        if not admin:
+            return 403, {"message": "Resource not accessible by personal access token", "documentation_url": ""}
+        if op.method == "post":
+            head = body["head"].split(":", 1)[-1]
+            if not branch(head) or not branch(body["base"]):
+                return unprocessable(f"head or base branch does not exist ({head}, {body['base']})")
+            if branch(head) == branch(body["base"]):
+                return unprocessable(f"No commits between {body['base']} and {head}")
+            if any(pr["head"] == head and pr["state"] == "open" for pr in repo.pulls):
+                return unprocessable(f"A pull request already exists for {repo.owner.login}:{head}.")
+            pr = {
+                "number": len(repo.pulls) + 1,
+                "head": head,
+                "base": body["base"],
+                "title": body.get("title", ""),
+                "body": body.get("body"),
+                "draft": bool(body.get("draft")),
+                "state": "open",
+                "user": login,
+            }
+            repo.pulls.append(pr)
+            return 201, self._pull_json(repo, pr, "pull-request")
+        pr = next((pr for pr in repo.pulls if pr["number"] == int(op.params["pull_number"])), None)
+        if pr is None:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+        for k in ("title", "body", "state", "base"):
+            if k in body:
+                pr[k] = body[k]
+        return 200, self._pull_json(repo, pr, "pull-request")
+
+    def _pull_json(self, repo: Repo, pr: dict, schema: str) -> dict:
+        emu = self.emu
+        data = emu.spec.instance(emu.spec.schema(schema))
+        sha = {
+            side: subprocess.run(
+                ["git", "--git-dir", str(repo.bare), "rev-parse", "-q", "--verify", f"refs/heads/{pr[side]}"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            or "0" * 40
+            for side in ("head", "base")
+        }
+        full = emu.spec.instance(emu.spec.schema("repository"))
+        full.update(emu._repo_fields(repo))
+        url = f"{emu.url}/repos/{repo.full_name}/pulls/{pr['number']}"
+        data.update(
+            id=repo.id * 1000 + pr["number"],
+            node_id=f"PR_{repo.id}_{pr['number']}",
+            number=pr["number"],
+            state=pr["state"],
+            title=pr["title"],
+            body=pr["body"],
+            draft=pr["draft"],
+            url=url,
+            html_url=f"https://github.example/{repo.full_name}/pull/{pr['number']}",
+            user=emu.user_json(emu.accounts[pr["user"].lower()]),
+            head={
+                **data["head"],
+                "ref": pr["head"],
+                "sha": sha["head"],
+                "label": f"{repo.owner.login}:{pr['head']}",
+                "repo": full,
+            },
+            base={
+                **data["base"],
+                "ref": pr["base"],
+                "sha": sha["base"],
+                "label": f"{repo.owner.login}:{pr['base']}",
+                "repo": full,
+            },
+        )
+        return data
 
     def _variable(self, name, value, repo):
         return {"name": name, "value": value, "created_at": repo.created, "updated_at": repo.created}
