@@ -138,3 +138,123 @@ def tree(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".git" not in p.relative_to(root).parts
     }
+
+
+# --- stand-ins for built images ------------------------------------------------------
+
+#: The JupyterHub series of the stand-in image (and of the real hub the tests start).
+STAND_IN_HUB = "5.5"
+PYTHON = "{}.{}".format(*sys.version_info[:2])
+
+
+class StandIns:
+    """Virtual environments from PyPI that stand in for built images, each built once per
+    test run and shared by every pytest-xdist worker (a file lock each).
+
+    ``good``: JupyterHub 5.5, JupyterLab and pytest, installed by pip.  The others are
+    layered on it (a ``.pth`` file puts its packages after their own, so each needs only
+    what differs): ``no-lab`` (JupyterLab's server extension not enabled: its
+    configuration in ``etc/jupyter`` is absent, as in an image without JupyterLab),
+    ``jupyterhub-4`` (JupyterHub 4.1 from PyPI over the same packages: a major-version
+    mismatch), ``crash`` (a broken ``jupyter_server``, so `jupyterhub-singleuser` fails at
+    start), and ``bare`` (only pytest: no JupyterHub at all)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def get(self, name: str) -> Path:
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / name
+        with open(self.root / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (path / "ready").exists():
+                shutil.rmtree(path, ignore_errors=True)
+                getattr(self, "_" + name.replace("-", "_"))(path)
+                (path / "ready").touch()
+        return path
+
+    def _pip(self, target: Path, *args: str) -> None:
+        good = self.get("good") if target.name != "good" else target
+        subprocess.run(
+            [str(good / "bin" / "python"), "-m", "pip", "--python", str(target / "bin" / "python"), "install"]
+            + ["--quiet", "--disable-pip-version-check", *args],
+            check=True,
+            timeout=900,
+        )
+
+    def _good(self, path: Path) -> None:
+        import venv
+
+        venv.EnvBuilder(with_pip=True).create(path)
+        subprocess.run(
+            [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            + [f"jupyterhub=={STAND_IN_HUB}.*", "jupyterlab", "pytest"],
+            check=True,
+            timeout=900,
+        )
+
+    def _layered(self, path: Path, with_lab_config: bool = True) -> Path:
+        import venv
+
+        good = self.get("good")
+        venv.EnvBuilder(with_pip=False).create(path)
+        (site,) = path.glob("lib/python*/site-packages")
+        (good_site,) = good.glob("lib/python*/site-packages")
+        (site / "stand-in-base.pth").write_text(f"{good_site}\n")
+        if with_lab_config:
+            (path / "etc").symlink_to(good / "etc")
+            (path / "share").symlink_to(good / "share")
+        script = (good / "bin" / "jupyterhub-singleuser").read_text().split("\n", 1)[1]
+        (path / "bin" / "jupyterhub-singleuser").write_text(f"#!{path / 'bin' / 'python'}\n{script}")
+        (path / "bin" / "jupyterhub-singleuser").chmod(0o755)
+        return site
+
+    def _no_lab(self, path: Path) -> None:
+        self._layered(path, with_lab_config=False)
+
+    def _jupyterhub_4(self, path: Path) -> None:
+        self._layered(path)
+        self._pip(path, "jupyterhub==4.1.*")
+
+    def _crash(self, path: Path) -> None:
+        site = self._layered(path)
+        (site / "jupyter_server").mkdir()
+        (site / "jupyter_server" / "__init__.py").write_text(
+            'raise ImportError("jupyter_server is broken in this image (a stand-in for a bad upgrade)")\n'
+        )
+
+    def _bare(self, path: Path) -> None:
+        import venv
+
+        venv.EnvBuilder(with_pip=False).create(path)
+        self._pip(path, "pytest")
+
+
+@pytest.fixture(scope="session")
+def stand_ins(tmp_path_factory) -> StandIns:
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return StandIns(shared / "stand-ins")
+
+
+def run_image_tests(image: Path, project: Path) -> dict[str, str]:
+    """Run a generated repo's image-tests/ as repo2docker-action does (pytest, in the
+    repo's directory) with ``image``'s Python and PATH; the outcome of each test."""
+    env = dict(os.environ, PATH=f"{image / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        [str(image / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA", "image-tests/"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    outcomes = {}
+    for line in result.stdout.splitlines():
+        for word in ("PASSED", "FAILED", "ERROR"):
+            if line.startswith(word + " "):
+                outcomes[line.split("::")[1].split(" ")[0]] = word
+    assert outcomes, result.stdout + result.stderr
+    return outcomes
