@@ -315,6 +315,7 @@ class ImagePlan:
     actions: list[str] = field(default_factory=list)  # create, push, configure, secrets
     missing_secrets: list[str] = field(default_factory=list)
     repo: Repository | None = None
+    quay: Any = None  # a quay.QuayPlan when quay.io is set up through its API
     workflow_text: str = ""
     workflow_sha: str = ""
     status: str = "planned"
@@ -324,6 +325,7 @@ class ImagePlan:
         if not self.actions:
             return "nothing to do"
         words = {
+            "quay": "; ".join(self.quay.changes) if self.quay else "",
             "create": "create repository",
             "push": "push the generated project",
             "configure": "change IMAGE_NAME/NO_PUSH",
@@ -411,7 +413,7 @@ class Fleet:
         if self.stop_reason:
             return plans
         planned = [p for p in plans if p.status == "planned"]
-        names = self.needed_secrets(planned)
+        names = self.needed_secrets([p for p in planned if p.quay is None])
         missing = sorted(n for n in names if not environ.get(n))
         if missing:
             raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
@@ -426,6 +428,10 @@ class Fleet:
             self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
         self.secrets = {n: environ[n] for n in names}
         return self.apply(plans, on_done)
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return dict(os.environ)
 
     def needed_secrets(self, plans: list[ImagePlan]) -> set[str]:
         names = {n for p in plans for n in p.missing_secrets}
@@ -446,7 +452,30 @@ class Fleet:
         return self._local.gh
 
     # --- reading ---
+    def quay_by_api(self, image: Image) -> bool:
+        """quay.io set up through its API: QUAY_API_TOKEN given, each repository its own robot."""
+        from .repo_setup import quay_by_api
+
+        return not self.manifest.org_secrets and quay_by_api(image.registry, image.answers["image_name"], self.environ)
+
     def plan_image(self, image: Image) -> ImagePlan:
+        plan = self._plan_github(image)
+        if self.quay_by_api(image):
+            from . import quay
+
+            token = quay.api_token(self.environ)
+            assert token is not None
+            namespace, name = quay.split_image(image.answers["image_name"])
+            plan.quay = quay.Quay(token, quay.api_url(self.environ)).plan(namespace, name, image.repo_name)
+            if plan.quay.changes:
+                plan.actions.insert(0, "quay")
+            if any(c.startswith("create robot") for c in plan.quay.changes):
+                plan.missing_secrets = list(registries.secret_sources(image.registry))  # a new robot, a new token
+                if "secrets" not in plan.actions:
+                    plan.actions.append("secrets")
+        return plan
+
+    def _plan_github(self, image: Image) -> ImagePlan:
         plan = ImagePlan(image)
         full_name = f"{self.manifest.owner}/{image.repo_name}"
         repo_secrets = [] if self.manifest.org_secrets else list(registries.secret_sources(image.registry))
@@ -486,6 +515,12 @@ class Fleet:
     def apply_image(self, plan: ImagePlan) -> ImagePlan:
         image, gh = plan.image, self.client()
         full_name = f"{self.manifest.owner}/{image.repo_name}"
+        if "quay" in plan.actions:
+            from . import quay
+
+            token = quay.api_token(self.environ)
+            assert token is not None
+            quay.Quay(token, quay.api_url(self.environ)).apply(plan.quay, image.answers["description"])
         if "create" in plan.actions:
             me = gh.get_user() if self.manifest.owner.lower() == self.user_login.lower() else None
             plan.repo = github_api.create_repo(
@@ -513,7 +548,10 @@ class Fleet:
                     WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main"
                 )
         if "secrets" in plan.actions:
-            github_api.write_secrets(repo, {n: self.secrets[n] for n in plan.missing_secrets}, pace=self.pacer.write)
+            values = (
+                {"QUAY_USERNAME": plan.quay.robot, "QUAY_PASSWORD": plan.quay.token} if plan.quay is not None else self.secrets
+            )
+            github_api.write_secrets(repo, {n: values[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
 

@@ -40,7 +40,7 @@ def setup_prerequisites(answers: dict[str, Any]) -> None:
         github_api.read_token()
     except SetupError as exc:
         raise SetupError(f"github_setup: {exc}, or answer none") from None
-    missing = repo_setup.credentials_available(answers["registry"])
+    missing = repo_setup.credentials_available(answers["registry"], image_name=answers["image_name"])
     if missing:
         raise SetupError(f"github_setup: {', '.join(missing)} not set and no terminal to ask on; export them, or answer none")
 

@@ -15,6 +15,7 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class Request:
     registry: str = "quay.io"
     is_template: bool = False
     from_cli: bool = False  # messages name the CLI's options, not cookiecutter's answers
+    image_name: str = ""  # NAMESPACE/NAME on the registry, when the repo pushes
 
     @classmethod
     def from_answers(cls, answers: dict[str, Any], project_dir: Path) -> Request:
@@ -52,6 +54,7 @@ class Request:
             private=answers["repo_visibility"] == "private",
             registry=answers["registry"],
             is_template=answers["is_template"],
+            image_name=answers["image_name"],
         )
 
     @property
@@ -81,9 +84,13 @@ class Report:
 # --- inputs -------------------------------------------------------------------------
 
 
-def credentials_available(registry: str, environ: dict | None = None, interactive: bool | None = None) -> list[str]:
+def credentials_available(
+    registry: str, environ: dict | None = None, interactive: bool | None = None, image_name: str = ""
+) -> list[str]:
     """The environment variables still missing for ``registry`` that no prompt can ask for."""
     env = os.environ if environ is None else environ
+    if quay_by_api(registry, image_name, env):
+        return []
     multiline = registries.get(registry).multiline_secrets
     missing = {
         secret: var
@@ -98,6 +105,27 @@ def credentials_available(registry: str, environ: dict | None = None, interactiv
         for secret, var in missing.items()
         if not interactive or secret in multiline
     ]
+
+
+def quay_by_api(registry: str, image_name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether quay.io is set up through its API (QUAY_API_TOKEN, and an image to push)."""
+    from . import quay
+
+    return registry == "quay.io" and bool(image_name) and quay.api_token(environ) is not None
+
+
+def registry_credentials(req: Request, environ: dict | None = None) -> tuple[dict[str, str], list[str]]:
+    """The registry secrets, and what was done to get them: with QUAY_API_TOKEN, quay.io's
+    repository and robot are set up through its API and the robot's name and token are
+    the secrets (in memory only); else :func:`read_credentials`."""
+    if not quay_by_api(req.registry, req.image_name, environ):
+        return read_credentials(req.registry, environ), []
+    from . import quay
+
+    token = quay.api_token(environ)
+    assert token is not None
+    secrets, changes = quay.robot_credentials(req.image_name, req.repo_name, req.description, token, quay.api_url(environ))
+    return secrets, [f"quay.io: {c}" for c in changes] or [f"quay.io: {req.image_name} and its robot were ready"]
 
 
 def read_credentials(registry: str, environ: dict | None = None) -> dict[str, str]:
@@ -243,6 +271,7 @@ def request_from_options(
         registry=registry,
         is_template=is_template,
         from_cli=True,
+        image_name=wf.image_name if wf is not None and wf.image_name and not wf.image_is_expression else "",
     )
 
 
@@ -354,7 +383,9 @@ def run_setup(req: Request, out=print, err=None) -> int:
     err = err or (lambda line: print(line, file=sys.stderr))
     try:
         token = github_api.read_token()
-        secrets = read_credentials(req.registry)
+        secrets, quay_done = registry_credentials(req)
+        for line in quay_done:
+            out(f"done: {line}")
         report = setup_repo(req, token, secrets)
     except Exception as exc:  # noqa: BLE001 — whatever failed, keep the project and say how to resume
         for line in getattr(exc, "done", []):

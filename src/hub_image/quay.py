@@ -1,0 +1,219 @@
+"""quay.io (or a self-hosted Red Hat Quay) set up through its API: the repository, a
+robot account that may push to it, and public visibility, so the robot's name and token
+go straight into the GitHub secrets QUAY_USERNAME / QUAY_PASSWORD.
+
+The token is an OAuth application token of the organisation (``QUAY_API_TOKEN``, sent
+as ``Authorization: Bearer``), read from the environment only; the robot's token stays
+in memory.  Every step reads first and writes only what is missing, so a re-run
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from .errors import SetupError
+
+DEFAULT_API = "https://quay.io/api/v1"
+#: The scopes the OAuth token needs, and what for.
+SCOPES = {
+    "repo:create": "create the repository",
+    "repo:admin": "grant the robot and set visibility",
+    "org:admin": "create the robot",
+}
+TOKEN_VARIABLE = "QUAY_API_TOKEN"
+
+
+def api_token(environ: Mapping[str, str] | None = None) -> str | None:
+    return (os.environ if environ is None else environ).get(TOKEN_VARIABLE) or None
+
+
+def api_url(environ: Mapping[str, str] | None = None) -> str:
+    return ((os.environ if environ is None else environ).get("QUAY_API_URL") or DEFAULT_API).rstrip("/")
+
+
+def robot_shortname(repo_name: str) -> str:
+    """A robot name Quay accepts (``^[a-z][a-z0-9_]{1,254}$``), derived from the repository."""
+    base = re.sub(r"[^a-z0-9_]+", "_", repo_name.lower()).strip("_") or "image"
+    if not base[0].isalpha():
+        base = "r" + base
+    return f"{base}_builder"[:255]
+
+
+@dataclass
+class QuayPlan:
+    namespace: str
+    name: str
+    robot: str  # "namespace+short"
+    changes: list[str] = field(default_factory=list)  # what apply will do (or did)
+    token: str = ""  # the robot's token, in memory only
+
+    def describe(self) -> str:
+        return "; ".join(self.changes) or f"quay.io {self.namespace}/{self.name} and robot {self.robot} ready"
+
+
+class Quay:
+    def __init__(self, token: str, url: str | None = None, *, pace: Callable[[], AbstractContextManager] | None = None):
+        self.url = (url or DEFAULT_API).rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.pace = pace or nullcontext
+
+    def _call(self, method: str, path: str, step: str, scope: str | None = None, **kwargs: Any) -> requests.Response:
+        try:
+            answer = self.session.request(method, self.url + path, timeout=30, **kwargs)
+        except requests.RequestException as exc:
+            raise SetupError(f"{step}: cannot reach the Quay API at {self.url} ({type(exc).__name__})") from None
+        if answer.status_code == 401:
+            raise SetupError(
+                f"{step}: {TOKEN_VARIABLE} was refused (401); create a new OAuth application token in the organisation"
+            )
+        if answer.status_code == 403 and scope:
+            raise SetupError(
+                f"{step}: the Quay token may not do this (403); give it the {scope!r} scope "
+                f"(needs: {', '.join(SCOPES)}) and admin rights in the organisation"
+            )
+        if answer.status_code >= 500:
+            raise SetupError(f"{step}: the Quay API answered {answer.status_code}; try again later")
+        return answer
+
+    def plan(self, namespace: str, name: str, repo_name: str, public: bool = True) -> QuayPlan:
+        """Read what exists; say what :meth:`apply` will change."""
+        plan = QuayPlan(namespace, name, f"{namespace}+{robot_shortname(repo_name)}")
+        org = self._call("GET", f"/organization/{namespace}", "reading the Quay organisation")
+        if org.status_code == 404:
+            raise SetupError(
+                f"image_name: the Quay organisation {namespace!r} does not exist; create it on quay.io, or change image_name"
+            )
+        repo = self._call("GET", f"/repository/{namespace}/{name}", "reading the Quay repository")
+        if repo.status_code == 403 or (repo.status_code == 200 and not repo.json().get("can_admin")):
+            raise SetupError(
+                f"image_name: quay.io/{namespace}/{name} exists and this Quay token cannot administer it; "
+                "ask its owner for admin rights (or give the token 'repo:admin'), or change image_name"
+            )
+        if repo.status_code == 404:
+            plan.changes.append(f"create quay.io repository {namespace}/{name} ({'public' if public else 'private'})")
+        elif repo.status_code == 200:
+            if public and not repo.json().get("is_public"):
+                plan.changes.append(f"make quay.io/{namespace}/{name} public (the hub pulls it without credentials)")
+        else:
+            raise SetupError(f"reading the Quay repository: {self._message(repo)}")
+        robot = self._call(
+            "GET", f"/organization/{namespace}/robots/{plan.robot.split('+', 1)[1]}", "reading the robot", "org:admin"
+        )
+        if robot.status_code == 200:
+            plan.token = robot.json().get("token") or ""
+            if not plan.token:
+                raise SetupError(
+                    f"the robot {plan.robot} exists but its token cannot be read with this Quay token; "
+                    "use a token of an organisation admin, or delete the robot"
+                )
+        else:
+            plan.changes.append(f"create robot {plan.robot}")
+        if repo.status_code == 200 and robot.status_code == 200:
+            perm = self._call(
+                "GET",
+                f"/repository/{namespace}/{name}/permissions/user/{plan.robot}",
+                "reading the robot's permission",
+                "repo:admin",
+            )
+            if perm.status_code != 200 or perm.json().get("role") not in ("write", "admin"):
+                plan.changes.append(f"give {plan.robot} write on {namespace}/{name}")
+        else:
+            plan.changes.append(f"give {plan.robot} write on {namespace}/{name}")
+        return plan
+
+    def apply(self, plan: QuayPlan, description: str, public: bool = True) -> QuayPlan:
+        ns, name, short = plan.namespace, plan.name, plan.robot.split("+", 1)[1]
+        for change in plan.changes:
+            with self.pace():
+                if change.startswith("create quay.io repository"):
+                    made = self._call(
+                        "POST",
+                        "/repository",
+                        "creating the Quay repository",
+                        "repo:create",
+                        json={
+                            "repository": name,
+                            "namespace": ns,
+                            "visibility": "public" if public else "private",
+                            "description": description,
+                        },
+                    )
+                    if made.status_code == 400 and "exists" in self._message(made):
+                        raise SetupError(
+                            f"image_name: quay.io/{ns}/{name} exists and this Quay token cannot administer it; "
+                            "ask its owner for admin rights, or change image_name"
+                        )
+                    self._expect(made, 201, "creating the Quay repository")
+                elif change.startswith("make quay.io"):
+                    self._expect(
+                        self._call(
+                            "POST",
+                            f"/repository/{ns}/{name}/changevisibility",
+                            "making the Quay repository public",
+                            "repo:admin",
+                            json={"visibility": "public"},
+                        ),
+                        200,
+                        "making the Quay repository public",
+                    )
+                elif change.startswith("create robot"):
+                    made = self._call(
+                        "PUT",
+                        f"/organization/{ns}/robots/{short}",
+                        "creating the robot",
+                        "org:admin",
+                        json={"description": f"Pushes {ns}/{name} from GitHub Actions (hub-image)"},
+                    )
+                    self._expect(made, 201, "creating the robot")
+                    plan.token = made.json()["token"]
+                elif change.startswith("give"):
+                    self._expect(
+                        self._call(
+                            "PUT",
+                            f"/repository/{ns}/{name}/permissions/user/{plan.robot}",
+                            "granting the robot write",
+                            "repo:admin",
+                            json={"role": "write"},
+                        ),
+                        200,
+                        "granting the robot write",
+                    )
+        return plan
+
+    @staticmethod
+    def _message(answer: requests.Response) -> str:
+        try:
+            body = answer.json()
+        except ValueError:
+            return f"HTTP {answer.status_code}"
+        return str(body.get("error_message") or body.get("detail") or f"HTTP {answer.status_code}")
+
+    def _expect(self, answer: requests.Response, status: int, step: str) -> None:
+        if answer.status_code != status:
+            raise SetupError(f"{step}: Quay answered {answer.status_code}: {self._message(answer)}")
+
+
+def split_image(image_name: str) -> tuple[str, str]:
+    """``NS/NAME`` of a quay.io image (its answer ``image_name``)."""
+    namespace, _, name = image_name.partition("/")
+    return namespace, name
+
+
+def robot_credentials(
+    image_name: str, repo_name: str, description: str, token: str, url: str | None = None, pace=None
+) -> tuple[dict[str, str], list[str]]:
+    """Set up quay.io for ``image_name`` and return ({QUAY_USERNAME, QUAY_PASSWORD}, what
+    was done)."""
+    quay = Quay(token, url, pace=pace)
+    namespace, name = split_image(image_name)
+    plan = quay.apply(quay.plan(namespace, name, repo_name), description)
+    return {"QUAY_USERNAME": plan.robot, "QUAY_PASSWORD": plan.token}, plan.changes
