@@ -9,10 +9,13 @@ a "minute" lasts MINUTE seconds; PyGithub's pacing in the naive way is scaled al
 - fleet: one `hub-image fleet apply` over a manifest of the N images (repository
   secrets), and again with `org_secrets: true`.
 
-    python benchmarks/fleet_benchmark.py [--sizes 10 100] [--minute 3]
+    python benchmarks/fleet_benchmark.py [--sizes 10 100] [--minute 3] [--ways naive fleet fleet-org]
 
 Prints a Markdown table: wall time, API requests and writes per image, rate-limit
-violations, the ratio naive/fleet, and the lower bound the write limit sets.
+violations, the ratio naive/fleet, the lower bound the write limits set (80 writes a
+"minute", 500 an "hour") and the ratio of the wall time to that bound.  A shorter
+"minute" than GitHub's makes the bound smaller and the local work weigh more, so a
+ratio measured here is an upper bound of the one at GitHub's real pace.
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def fleet(n: int, work: Path, minute: float, org_secrets: bool) -> dict:
     manifest.write_text(f"owner: bench-org\norg_secrets: {str(org_secrets).lower()}\nimages:\n{images}")
     start = time.monotonic()
     result = subprocess.run(
-        [str(BIN / "hub-image"), "fleet", "apply", "--json", str(manifest)], env=env, capture_output=True, text=True
+        [str(BIN / "hub-image"), "fleet", "apply", "--json", "--wait", str(manifest)], env=env, capture_output=True, text=True
     )
     if result.returncode != 0:
         raise SystemExit(f"fleet run failed: {result.stderr[-800:]}")
@@ -131,31 +134,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--minute", type=float, default=3.0, help="seconds a rate-limit minute lasts (60 on GitHub)")
+    parser.add_argument("--ways", nargs="+", default=["naive", "fleet", "fleet-org"], choices=["naive", "fleet", "fleet-org"])
     args = parser.parse_args()
     rows = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             results = {}
-            for name, run in (
-                ("naive", lambda w, n=n: naive(n, w, args.minute)),
-                ("fleet", lambda w, n=n: fleet(n, w, args.minute, False)),
-                ("fleet, org secrets", lambda w, n=n: fleet(n, w, args.minute, True)),
-            ):
+            ways = {
+                "naive": ("naive", lambda w, n=n: naive(n, w, args.minute)),
+                "fleet": ("fleet", lambda w, n=n: fleet(n, w, args.minute, False)),
+                "fleet-org": ("fleet, org secrets", lambda w, n=n: fleet(n, w, args.minute, True)),
+            }
+            for name, run in (ways[w] for w in args.ways):
                 work = Path(tmp) / name.replace(", ", "-").replace(" ", "-")
                 work.mkdir()
                 results[name] = run(work)
                 print(f"N={n} {name}: {results[name]['seconds']:.1f} s", file=sys.stderr, flush=True)
             for name, r in results.items():
-                rows.append((n, name, r, results["naive"]["seconds"] / r["seconds"], bound(r["total_writes"], args.minute)))
-    print(f'Emulator: 100 ms per request, 80 writes per {args.minute:g} s "minute" (GitHub: 60 s).\n')
+                naive_ratio = f"{results['naive']['seconds'] / r['seconds']:.1f}x" if "naive" in results else "-"
+                rows.append((n, name, r, naive_ratio, bound(r["total_writes"], args.minute)))
+    print(f'Emulator: 100 ms per request, 80 writes per {args.minute:g} s "minute", 500 per "hour" (GitHub: 60 s).\n')
     print(
-        "| images | way | wall time (s) | naive / this | bound from the write limit (s) | requests per image | writes per image | rate-limit violations | spec violations |"
+        "| images | way | wall time (s) | bound from the write limits (s) | this / bound | naive / this "
+        "| requests per image | writes per image | rate-limit violations | spec violations |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for n, name, r, ratio, low in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, name, r, naive_ratio, low in rows:
         print(
-            f"| {n} | {name} | {r['seconds']:.1f} | {ratio:.1f}x | {low:.1f} | {r['requests']:.2f} | {r['writes']:.2f} | "
-            f"{r['violations']} | {r['spec_violations']} |"
+            f"| {n} | {name} | {r['seconds']:.1f} | {low:.1f} | {r['seconds'] / low if low else float('inf'):.2f}x | "
+            f"{naive_ratio} | {r['requests']:.2f} | {r['writes']:.2f} | {r['violations']} | {r['spec_violations']} |"
         )
 
 

@@ -179,7 +179,7 @@ class StandIns:
         good = self.get("good") if target.name != "good" else target
         subprocess.run(
             [str(good / "bin" / "python"), "-m", "pip", "--python", str(target / "bin" / "python"), "install"]
-            + ["--quiet", "--disable-pip-version-check", *args],
+            + ["--quiet", "--no-compile", "--disable-pip-version-check", *args],
             check=True,
             timeout=900,
         )
@@ -189,7 +189,7 @@ class StandIns:
 
         venv.EnvBuilder(with_pip=True).create(path)
         subprocess.run(
-            [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
             + [f"jupyterhub=={STAND_IN_HUB}.*", "jupyterlab", "pytest"],
             check=True,
             timeout=900,

@@ -14,10 +14,12 @@ project directory's name and the raw defaults of ``cookiecutter.json``.
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.ext import Extension
 
 from . import hubconfig, registries
@@ -53,6 +55,30 @@ def template_sources(template_dir: Path) -> frozenset[str]:
     return frozenset(sources)
 
 
+class _ProcessBytecodeCache(BytecodeCache):
+    """Compiled template files, shared by every render in this process: cookiecutter makes
+    a new Jinja environment per render, so a fleet would otherwise compile the same files
+    once per image.  A bucket holds its source's checksum, so a changed file recompiles."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        code = bucket.bytecode_to_string()
+        with self._lock:
+            self._store[bucket.key] = code
+
+
+SHARED_BYTECODE = _ProcessBytecodeCache()
+
+
 class HubImageExtension(Extension):
     """Subclassed by the template's ``local_extensions.py``, which sets ``template_dir``."""
 
@@ -66,6 +92,8 @@ class HubImageExtension(Extension):
         environment.filters["project_dir"] = project_dir_name
         environment.filters["hub_config"] = hubconfig.markdown
         environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
+        if environment.bytecode_cache is None:
+            environment.bytecode_cache = SHARED_BYTECODE
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         # Files are rendered by name through a loader; answers and hooks are compiled

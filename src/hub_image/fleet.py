@@ -32,7 +32,7 @@ from github.Repository import Repository
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from . import github_api, registries, workflow
+from . import git, github_api, registries, workflow
 from .answers import validate_answers, validate_github_owner
 from .errors import AnswerError, HubImageError, ManifestError, SetupError
 from .repo_setup import push_project
@@ -42,6 +42,8 @@ from .template import render, template_defaults
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
 SECRET_WORDS = ("password", "token", "secret", "key")
 WORKFLOW_PATH = ".github/workflows/build.yaml"
+#: Images read at once while planning.
+READ_WORKERS = 24
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
 
@@ -509,7 +511,9 @@ class Fleet:
         return plan
 
     def plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
-        return self._each(self.plan_image, on_done, "reading")
+        # Reads wait on the network, not on the write limits: more of them at once (still
+        # far below GitHub's 100 concurrent requests).
+        return self._each(self.plan_image, on_done, "reading", workers=max(self.workers, READ_WORKERS))
 
     # --- writing ---
     def apply_image(self, plan: ImagePlan) -> ImagePlan:
@@ -537,9 +541,12 @@ class Fleet:
         if "push" in plan.actions:
             with tempfile.TemporaryDirectory() as tmp:
                 project = render(self.template, image.answers, Path(tmp), in_process=True)
-                done = push_project(project, repo.clone_url, self.token)
-                if any("already has history" in line for line in done):
-                    raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
+                if "create" in plan.actions:  # created just now, so empty: the short way
+                    git.first_push(project, repo.clone_url, self.token)
+                else:
+                    done = push_project(project, repo.clone_url, self.token)
+                    if any("already has history" in line for line in done):
+                        raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if "configure" in plan.actions:
             wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
             new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
@@ -613,10 +620,10 @@ class Fleet:
             github_api.write_secrets(org, {n: self.secrets[n] for n in create}, self.pacer.write, create)
         return changes
 
-    def _each(self, fn, on_done, verb: str, items: list | None = None) -> list:
+    def _each(self, fn, on_done, verb: str, items: list | None = None, workers: int | None = None) -> list:
         items = list(self.manifest.images) if items is None else items
         results: list = [None] * len(items)
-        pool = ThreadPoolExecutor(max_workers=self.workers)
+        pool = ThreadPoolExecutor(max_workers=workers or self.workers)
         futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
         try:
             for future in as_completed(futures):

@@ -8,6 +8,7 @@ change do.  The result is read back and checked before the file is written.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import AnswerError, WorkflowError
 
@@ -70,9 +71,16 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
+@functools.lru_cache(maxsize=32)
+def _compose_text(text: str) -> Node:
+    """The node tree of ``text`` (read-only; cached, so a fleet's images that share one
+    rendered workflow parse it once)."""
+    return round_trip_yaml().compose(io.StringIO(text))
+
+
 def _compose(text: str, where: str) -> MappingNode:
     try:
-        root = round_trip_yaml().compose(io.StringIO(text))
+        root = _compose_text(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""

@@ -220,7 +220,11 @@ class GitHubEmulator:
     def _make_repo(self, owner: Account, name: str, private: bool, description: str | None) -> Repo:
         bare = self.root / "git" / owner.login / f"{name}.git"
         bare.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+        # No sample hooks; a push is kept as one pack (not dozens of loose objects).
+        subprocess.run(["git", "init", "-q", "--bare", "--template=", "-b", "main", str(bare)], check=True)
+        (bare / "hooks").mkdir(exist_ok=True)
+        with open(bare / "config", "a") as config:
+            config.write("[receive]\n\tunpackLimit = 1\n")
         hook = bare / "hooks" / "pre-receive"
         hook.write_text(PRE_RECEIVE)
         hook.chmod(0o755)
