@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, tool, tree
+from conftest import TEMPLATE, tool, tracked_template_files, tree
 
 QUESTIONS = {  # the start of each prompt, by answer
     "repo_name": "GitHub repository name",
@@ -114,8 +115,14 @@ def test_a_bad_answer_without_input_is_one_line_and_makes_nothing(tmp_path, args
 def wheel(tmp_path_factory) -> Path:
     """This project built as a wheel, and unpacked: what `pip install` puts in site-packages."""
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the repository's files: a build in place would leave build/
+    # behind, and a later build would carry files deleted since.
+    source = out / "source"
+    for rel in tracked_template_files():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / rel, source / rel)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(TEMPLATE)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

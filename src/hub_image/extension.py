@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
 from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.ext import Extension
 
@@ -89,11 +90,32 @@ class HubImageExtension(Extension):
         environment.filters["image_path"] = normalize_image_name
         environment.filters["hub_series"] = jupyterhub_series
         environment.filters["next_series"] = series_upper_bound
-        environment.filters["project_dir"] = project_dir_name
+        environment.filters["project_dir"] = self._checked_project_dir()
         environment.filters["hub_config"] = hubconfig.markdown
         environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
         if environment.bytecode_cache is None:
             environment.bytecode_cache = SHARED_BYTECODE
+
+    def _checked_project_dir(self):
+        """The project directory's name; before it is made, every answer, the packages
+        and what GitHub setup needs are checked, in cookiecutter's own process (a
+        pre-generation hook would cost a Python process of its own).  A problem is one
+        line on stderr and exit status 1, and nothing is generated."""
+        template_dir = self.template_dir
+        install_from = str(template_dir) if template_dir and (template_dir / "src").is_dir() else "hub-image"
+
+        @pass_context
+        def project_dir(context, repo_name: str) -> str:
+            answers = context.get("cookiecutter")
+            if isinstance(answers, dict):
+                from . import hooks
+
+                status = hooks.pre_gen(dict(answers), install_from=install_from)
+                if status:
+                    raise SystemExit(status)
+            return project_dir_name(repo_name)
+
+        return project_dir
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         # Files are rendered by name through a loader; answers and hooks are compiled

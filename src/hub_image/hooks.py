@@ -18,13 +18,17 @@ NEEDS_FOR_GITHUB = {"github": "PyGithub", "requests": "requests"}
 
 
 def missing_packages(github_setup: bool) -> list[str]:
-    import importlib
+    """The packages that are not installed (found, not imported: a hook is a process of
+    its own, and importing them here would double its time)."""
+    from importlib.util import find_spec
 
     missing = []
     for module, package in {**NEEDS, **(NEEDS_FOR_GITHUB if github_setup else {})}.items():
         try:
-            importlib.import_module(module)
-        except ImportError:
+            found = find_spec(module)
+        except ImportError:  # the parent package is missing
+            found = None
+        if found is None:
             missing.append(package)
     return missing
 
@@ -47,7 +51,8 @@ def setup_prerequisites(answers: dict[str, Any]) -> None:
 
 def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
     """Check the answers, the packages generation needs, and what GitHub setup will need,
-    before anything is generated.  On a problem print one line and return 1."""
+    before anything is generated (the extension's ``project_dir`` filter calls it while
+    cookiecutter names the project directory).  On a problem print one line and return 1."""
     try:
         answers = validate_answers(context)
         missing = missing_packages(answers["github_setup"] != "none")

@@ -19,8 +19,8 @@ def template_source(template_dir: Path, given: str | None = None) -> tuple[str, 
     checkout).  ``given`` (``gh:org/hub-image``, a URL) is kept as given; a local path
     is recorded absolute."""
     template_dir = template_dir.resolve()
-    top = git.output(template_dir, "rev-parse", "--show-toplevel")
-    commit = git.output(template_dir, "rev-parse", "HEAD") if top and Path(top).resolve() == template_dir else None
+    found = (git.output(template_dir, "rev-parse", "--show-toplevel", "HEAD") or "").splitlines()
+    commit = found[1] if len(found) == 2 and Path(found[0]).resolve() == template_dir else None
     if given and ("://" in given or given.startswith(("gh:", "gl:", "bb:", "git@"))):
         return given, commit  # a remote, as given (a local path is recorded absolute)
     return str(template_dir), commit

@@ -7,11 +7,10 @@ The choice names are an interface: manifests and scripts use them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(NamedTuple):
     choice: str
     title: str
     host: str = ""  # fixed host; '' = the `registry_host` answer names it

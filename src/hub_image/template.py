@@ -10,7 +10,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import workflow
 from .errors import TemplateError
 
 #: Where the wheel carries the template (the same files as the repository's root).
@@ -75,6 +74,8 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process
 def apply_answers(answers: dict[str, Any], project_dir: str | Path) -> None:
     """What generation does after rendering: set IMAGE_NAME / NO_PUSH from the answers."""
     if answers["image_name"]:
+        from . import workflow  # ruamel.yaml: only when there is something to set
+
         workflow.configure(project_dir, image_name=answers["image_name"], push_on_pr=answers["push_on_pr"])
 
 
