@@ -160,8 +160,9 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, name, r, naive_ratio, low in rows:
+        to_bound = f"{r['seconds'] / low:.2f}x" if low else "-"
         print(
-            f"| {n} | {name} | {r['seconds']:.1f} | {low:.1f} | {r['seconds'] / low if low else float('inf'):.2f}x | "
+            f"| {n} | {name} | {r['seconds']:.1f} | {low:.1f} | {to_bound} | "
             f"{naive_ratio} | {r['requests']:.2f} | {r['writes']:.2f} | {r['violations']} | {r['spec_violations']} |"
         )
 

@@ -131,6 +131,44 @@ def github(tmp_path: Path):
     assert emu.rate_limit_violations == 0
 
 
+#: The registry credentials the GitHub setup tests export (the password: a sentinel).
+SENTINEL = "quay-robot-SENTINEL-7f3a9c"
+ROBOT = "demo-org+builder"
+
+
+@pytest.fixture
+def gh_env(cc_env, github, tmp_path: Path) -> dict:
+    """cookiecutter's and hub-image's environment for GitHub setup against the emulator,
+    with quay.io credentials exported and its own TMPDIR (searched for leaks)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    return dict(
+        cc_env,
+        GITHUB_API_URL=github.url,
+        GITHUB_TOKEN=TOKEN,
+        QUAY_USERNAME=ROBOT,
+        QUAY_PASSWORD=SENTINEL,
+        HUB_IMAGE_SECONDS_BETWEEN_REQUESTS="0",
+        HUB_IMAGE_SECONDS_BETWEEN_WRITES="0",
+        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
+        TMPDIR=str(temp),
+    )
+
+
+@pytest.fixture
+def fleet_env(cc_env, github) -> dict:
+    """The environment of a fleet run against the emulator (quay.io credentials exported)."""
+    return dict(
+        cc_env,
+        GITHUB_API_URL=github.url,
+        GITHUB_TOKEN=TOKEN,
+        QUAY_USERNAME="demo-org+builder",
+        QUAY_PASSWORD="fleet-secret",
+        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
+    )
+
+
 def tree(root: Path) -> dict[str, bytes]:
     """Every file below ``root`` (not .git) and its bytes, by its POSIX path."""
     return {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, TOKEN, tool
+from conftest import TEMPLATE, tool
 
 MANIFEST = """\
 owner: demo-org            # GitHub user or organisation
@@ -32,16 +32,8 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @pytest.fixture
-def fleet(github, tmp_path: Path, cc_env):
-    env = dict(
-        cc_env,
-        GITHUB_API_URL=github.url,
-        GITHUB_TOKEN=TOKEN,
-        QUAY_USERNAME="demo-org+builder",
-        QUAY_PASSWORD="fleet-secret",
-        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
-        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
-    )
+def fleet(fleet_env, tmp_path: Path):
+    env = fleet_env
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
 

@@ -33,16 +33,9 @@ def template_repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fleet(github, tmp_path: Path, cc_env, template_repo):
+def fleet(fleet_env, tmp_path: Path, template_repo):
     """The fleet, applied from the template's first commit."""
-    env = dict(
-        cc_env,
-        GITHUB_API_URL=github.url,
-        GITHUB_TOKEN=TOKEN,
-        QUAY_USERNAME="demo-org+builder",
-        QUAY_PASSWORD="fleet-secret",
-        HUB_IMAGE_TEMPLATE=str(template_repo),
-    )
+    env = dict(fleet_env, HUB_IMAGE_TEMPLATE=str(template_repo))
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
 

@@ -9,29 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, tree
+from conftest import ROBOT, SENTINEL, TOKEN, tree
 
-SENTINEL = "quay-robot-SENTINEL-7f3a9c"
-ROBOT = "demo-org+builder"
 #: A service account's JSON key: several lines, as Google hands it out.
 JSON_KEY = '{\n  "type": "service_account",\n  "project_id": "my-project",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"\n}\n'
-
-
-@pytest.fixture
-def gh_env(cc_env, github, tmp_path: Path) -> dict:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    return dict(
-        cc_env,
-        GITHUB_API_URL=github.url,
-        GITHUB_TOKEN=TOKEN,
-        QUAY_USERNAME=ROBOT,
-        QUAY_PASSWORD=SENTINEL,
-        HUB_IMAGE_SECONDS_BETWEEN_REQUESTS="0",
-        HUB_IMAGE_SECONDS_BETWEEN_WRITES="0",
-        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
-        TMPDIR=str(temp),
-    )
 
 
 def generate(run_cookiecutter, env, **answers):

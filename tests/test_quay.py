@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, tool
+from conftest import tool
 from quay_emulator.server import QuayEmulator
 
 QUAY_TOKEN = "quay-oauth-SENTINEL-5d1e"
@@ -30,19 +29,10 @@ def quay():
 
 
 @pytest.fixture
-def env(cc_env, github, quay, tmp_path: Path) -> dict:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    return dict(
-        cc_env,
-        GITHUB_API_URL=github.url,
-        GITHUB_TOKEN=TOKEN,
-        QUAY_API_TOKEN=QUAY_TOKEN,
-        QUAY_API_URL=quay.url,
-        HUB_IMAGE_SECONDS_BETWEEN_REQUESTS="0",
-        HUB_IMAGE_SECONDS_BETWEEN_WRITES="0",
-        TMPDIR=str(temp),
-    )
+def env(gh_env, quay) -> dict:
+    """GitHub setup's environment with a Quay API token instead of registry credentials."""
+    env = {k: v for k, v in gh_env.items() if k not in ("QUAY_USERNAME", "QUAY_PASSWORD")}
+    return dict(env, QUAY_API_TOKEN=QUAY_TOKEN, QUAY_API_URL=quay.url)
 
 
 def generate(run_cookiecutter, env, **answers):

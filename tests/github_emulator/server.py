@@ -31,11 +31,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from nacl.public import PrivateKey, SealedBox
+
+from emulator_http import Served
 
 from .spec import Spec
 
@@ -91,7 +93,7 @@ class Violation(AssertionError):
     pass
 
 
-class GitHubEmulator:
+class GitHubEmulator(Served):
     def __init__(
         self,
         root: Path,
@@ -123,7 +125,6 @@ class GitHubEmulator:
         self._writes: deque[float] = deque()
         self._in_flight = 0
         self.max_in_flight_seen = 0
-        self._server: ThreadingHTTPServer | None = None
 
     # --- set-up ---------------------------------------------------------------
     def add_user(
@@ -193,28 +194,17 @@ class GitHubEmulator:
 
     # --- running --------------------------------------------------------------
     def start(self) -> str:
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(_Handler)
         return self.url
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the emulator first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     def stop(self) -> None:
         for _, _, _, release in self.holds:
             release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        self.shutdown()
 
     # --- state helpers ----------------------------------------------------------
     def _make_repo(self, owner: Account, name: str, private: bool, description: str | None) -> Repo:

@@ -19,11 +19,13 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from jsonschema import Draft4Validator
+
+from emulator_http import Served
 
 SUBSET = Path(__file__).resolve().parent / "quay-api-subset.json"
 
@@ -37,7 +39,7 @@ class QuayRepo:
     permissions: dict[str, str] = field(default_factory=dict)  # user or robot -> role
 
 
-class QuayEmulator:
+class QuayEmulator(Served):
     def __init__(self) -> None:
         doc = json.loads(SUBSET.read_text())
         self.base = doc["base"]
@@ -56,7 +58,6 @@ class QuayEmulator:
         self.log: list[str] = []
         self.violations: list[str] = []
         self.faults: list[list] = []  # [method, regex, status, times]
-        self._server: ThreadingHTTPServer | None = None
 
     # --- set-up ---
     def add_token(self, user: str, token: str, scopes: tuple[str, ...] = ("repo:create", "repo:admin", "org:admin")) -> None:
@@ -75,26 +76,15 @@ class QuayEmulator:
 
     # --- running ---
     def start(self) -> str:
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(_Handler)
         return self.url
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the emulator first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self.base}/v1"
+        return f"{self.origin}{self.base}/v1"
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        self.shutdown()
 
     def writes(self) -> list[str]:
         return [line for line in self.log if not line.startswith("GET ")]

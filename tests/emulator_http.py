@@ -1,0 +1,31 @@
+"""Serving an emulator on 127.0.0.1: one threaded HTTP server per emulator, its handler
+class bound to the emulator's state (the GitHub and Quay emulators share this)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Served:
+    """``start()`` serves ``handler`` (a request handler class with an ``emu`` attribute)
+    on a free port; ``origin`` is ``http://127.0.0.1:PORT``; ``stop()`` ends it."""
+
+    _server: ThreadingHTTPServer | None = None
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        bound = type(handler.__name__, (handler,), {"emu": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def origin(self) -> str:
+        assert self._server is not None, "start() the emulator first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def shutdown(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
