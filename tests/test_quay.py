@@ -100,8 +100,9 @@ def test_an_existing_private_repository_is_adopted_and_made_public(run_cookiecut
             lambda q: (q.add_repo("demo-org", "climate-image"), q.orgs["demo-org"].clear()),
             "quay.io/demo-org/climate-image exists and this Quay token cannot administer it",
         ),
+        (lambda q: q.inject("PUT", "/robots/", 503), "creating the robot: the Quay API answered 503; try again later"),
     ],
-    ids=["bad-token", "no-repo-create", "no-org-admin", "no-namespace", "taken"],
+    ids=["bad-token", "no-repo-create", "no-org-admin", "no-namespace", "taken", "quay-down"],
 )
 def test_each_quay_error_is_one_line_keeps_the_project_and_prints_the_resume_command(
     run_cookiecutter, env, github, quay, tmp_path, setup, message
