@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -167,6 +168,32 @@ def fleet_env(cc_env, github) -> dict:
         HUB_IMAGE_TEMPLATE=str(TEMPLATE),
         HUB_IMAGE_SECONDARY_RATE_WAIT="1",
     )
+
+
+def fleet_runner(env: dict, manifest: Path):
+    """``run(VERB, ...)``: `hub-image fleet VERB ... MANIFEST` as a user runs it; ``text``
+    rewrites the manifest first."""
+
+    def run(*args: str, env_extra: dict | None = None, text: str | None = None):
+        if text is not None:
+            manifest.write_text(text)
+        return subprocess.run(
+            [tool("hub-image"), "fleet", *args, str(manifest)],
+            env={**env, **(env_extra or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    run.manifest = manifest  # type: ignore[attr-defined]
+    run.env = env  # type: ignore[attr-defined]
+    return run
+
+
+def by_repo(result) -> dict:
+    """A `fleet --json` run's rows, by repository."""
+    assert result.stdout, result.stderr
+    return {row["repo"]: row for row in json.loads(result.stdout)["images"]}
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, tool
+from conftest import TEMPLATE, by_repo, fleet_runner, tool
 
 MANIFEST = """\
 owner: demo-org            # GitHub user or organisation
@@ -33,29 +33,9 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 @pytest.fixture
 def fleet(fleet_env, tmp_path: Path):
-    env = fleet_env
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
-
-    def run(*args: str, env_extra: dict | None = None, text: str | None = None):
-        if text is not None:
-            manifest.write_text(text)
-        return subprocess.run(
-            [tool("hub-image"), "fleet", *args, str(manifest)],
-            env={**env, **(env_extra or {})},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    run.manifest = manifest  # type: ignore[attr-defined]
-    run.env = env  # type: ignore[attr-defined]
-    return run
-
-
-def by_repo(result) -> dict:
-    assert result.stdout, result.stderr
-    return {row["repo"]: row for row in json.loads(result.stdout)["images"]}
+    return fleet_runner(fleet_env, manifest)
 
 
 def writes(github) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, git, template_commit, tool
+from conftest import TOKEN, by_repo, fleet_runner, git, template_commit
 from test_update import COMMENT, second_commit
 
 MANIFEST = """\
@@ -35,28 +35,12 @@ def template_repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def fleet(fleet_env, tmp_path: Path, template_repo):
     """The fleet, applied from the template's first commit."""
-    env = dict(fleet_env, HUB_IMAGE_TEMPLATE=str(template_repo))
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
-
-    def run(*args: str, env_extra: dict | None = None):
-        return subprocess.run(
-            [tool("hub-image"), "fleet", *args, str(manifest)],
-            env={**env, **(env_extra or {})},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
+    run = fleet_runner(dict(fleet_env, HUB_IMAGE_TEMPLATE=str(template_repo)), manifest)
     applied = run("apply", "--json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    run.manifest = manifest  # type: ignore[attr-defined]
     return run
-
-
-def by_repo(result) -> dict:
-    assert result.stdout, result.stderr
-    return {row["repo"]: row for row in json.loads(result.stdout)["images"]}
 
 
 def url(github, repo: str) -> str:
