@@ -465,10 +465,8 @@ class Fleet:
         if self.quay_by_api(image):
             from . import quay
 
-            token = quay.api_token(self.environ)
-            assert token is not None
             namespace, name = quay.split_image(image.answers["image_name"])
-            plan.quay = quay.Quay(token, quay.api_url(self.environ)).plan(namespace, name, image.repo_name)
+            plan.quay = quay.Quay.from_environment(self.environ).plan(namespace, name, image.repo_name)
             if plan.quay.changes:
                 plan.actions.insert(0, "quay")
             if any(c.startswith("create robot") for c in plan.quay.changes):
@@ -522,9 +520,7 @@ class Fleet:
         if "quay" in plan.actions:
             from . import quay
 
-            token = quay.api_token(self.environ)
-            assert token is not None
-            quay.Quay(token, quay.api_url(self.environ)).apply(plan.quay, image.answers["description"])
+            quay.Quay.from_environment(self.environ).apply(plan.quay, image.answers["description"])
         if "create" in plan.actions:
             me = gh.get_user() if self.manifest.owner.lower() == self.user_login.lower() else None
             plan.repo = github_api.create_repo(
@@ -555,9 +551,7 @@ class Fleet:
                     WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main"
                 )
         if "secrets" in plan.actions:
-            values = (
-                {"QUAY_USERNAME": plan.quay.robot, "QUAY_PASSWORD": plan.quay.token} if plan.quay is not None else self.secrets
-            )
+            values = plan.quay.secrets if plan.quay is not None else self.secrets
             github_api.write_secrets(repo, {n: values[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,16 +54,25 @@ class QuayPlan:
     changes: list[str] = field(default_factory=list)  # what apply will do (or did)
     token: str = ""  # the robot's token, in memory only
 
-    def describe(self) -> str:
-        return "; ".join(self.changes) or f"quay.io {self.namespace}/{self.name} and robot {self.robot} ready"
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The GitHub secrets the build logs in with: the robot's name and token."""
+        return {"QUAY_USERNAME": self.robot, "QUAY_PASSWORD": self.token}
 
 
 class Quay:
-    def __init__(self, token: str, url: str | None = None, *, pace: Callable[[], AbstractContextManager] | None = None):
+    def __init__(self, token: str, url: str | None = None):
         self.url = (url or DEFAULT_API).rstrip("/")
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.pace = pace or nullcontext
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Quay:
+        """The client QUAY_API_TOKEN and QUAY_API_URL describe."""
+        token = api_token(environ)
+        if token is None:
+            raise SetupError(f"{TOKEN_VARIABLE} is not set")
+        return cls(token, api_url(environ))
 
     def _call(self, method: str, path: str, step: str, scope: str | None = None, **kwargs: Any) -> requests.Response:
         try:
@@ -133,60 +141,59 @@ class Quay:
     def apply(self, plan: QuayPlan, description: str, public: bool = True) -> QuayPlan:
         ns, name, short = plan.namespace, plan.name, plan.robot.split("+", 1)[1]
         for change in plan.changes:
-            with self.pace():
-                if change.startswith("create quay.io repository"):
-                    made = self._call(
+            if change.startswith("create quay.io repository"):
+                made = self._call(
+                    "POST",
+                    "/repository",
+                    "creating the Quay repository",
+                    "repo:create",
+                    json={
+                        "repository": name,
+                        "namespace": ns,
+                        "visibility": "public" if public else "private",
+                        "description": description,
+                    },
+                )
+                if made.status_code == 400 and "exists" in self._message(made):
+                    raise SetupError(
+                        f"image_name: quay.io/{ns}/{name} exists and this Quay token cannot administer it; "
+                        "ask its owner for admin rights, or change image_name"
+                    )
+                self._expect(made, 201, "creating the Quay repository")
+            elif change.startswith("make quay.io"):
+                self._expect(
+                    self._call(
                         "POST",
-                        "/repository",
-                        "creating the Quay repository",
-                        "repo:create",
-                        json={
-                            "repository": name,
-                            "namespace": ns,
-                            "visibility": "public" if public else "private",
-                            "description": description,
-                        },
-                    )
-                    if made.status_code == 400 and "exists" in self._message(made):
-                        raise SetupError(
-                            f"image_name: quay.io/{ns}/{name} exists and this Quay token cannot administer it; "
-                            "ask its owner for admin rights, or change image_name"
-                        )
-                    self._expect(made, 201, "creating the Quay repository")
-                elif change.startswith("make quay.io"):
-                    self._expect(
-                        self._call(
-                            "POST",
-                            f"/repository/{ns}/{name}/changevisibility",
-                            "making the Quay repository public",
-                            "repo:admin",
-                            json={"visibility": "public"},
-                        ),
-                        200,
+                        f"/repository/{ns}/{name}/changevisibility",
                         "making the Quay repository public",
-                    )
-                elif change.startswith("create robot"):
-                    made = self._call(
+                        "repo:admin",
+                        json={"visibility": "public"},
+                    ),
+                    200,
+                    "making the Quay repository public",
+                )
+            elif change.startswith("create robot"):
+                made = self._call(
+                    "PUT",
+                    f"/organization/{ns}/robots/{short}",
+                    "creating the robot",
+                    "org:admin",
+                    json={"description": f"Pushes {ns}/{name} from GitHub Actions (hub-image)"},
+                )
+                self._expect(made, 201, "creating the robot")
+                plan.token = made.json()["token"]
+            elif change.startswith("give"):
+                self._expect(
+                    self._call(
                         "PUT",
-                        f"/organization/{ns}/robots/{short}",
-                        "creating the robot",
-                        "org:admin",
-                        json={"description": f"Pushes {ns}/{name} from GitHub Actions (hub-image)"},
-                    )
-                    self._expect(made, 201, "creating the robot")
-                    plan.token = made.json()["token"]
-                elif change.startswith("give"):
-                    self._expect(
-                        self._call(
-                            "PUT",
-                            f"/repository/{ns}/{name}/permissions/user/{plan.robot}",
-                            "granting the robot write",
-                            "repo:admin",
-                            json={"role": "write"},
-                        ),
-                        200,
+                        f"/repository/{ns}/{name}/permissions/user/{plan.robot}",
                         "granting the robot write",
-                    )
+                        "repo:admin",
+                        json={"role": "write"},
+                    ),
+                    200,
+                    "granting the robot write",
+                )
         return plan
 
     @staticmethod
@@ -209,11 +216,11 @@ def split_image(image_name: str) -> tuple[str, str]:
 
 
 def robot_credentials(
-    image_name: str, repo_name: str, description: str, token: str, url: str | None = None, pace=None
+    image_name: str, repo_name: str, description: str, environ: Mapping[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """Set up quay.io for ``image_name`` and return ({QUAY_USERNAME, QUAY_PASSWORD}, what
     was done)."""
-    quay = Quay(token, url, pace=pace)
+    quay = Quay.from_environment(environ)
     namespace, name = split_image(image_name)
     plan = quay.apply(quay.plan(namespace, name, repo_name), description)
-    return {"QUAY_USERNAME": plan.robot, "QUAY_PASSWORD": plan.token}, plan.changes
+    return plan.secrets, plan.changes

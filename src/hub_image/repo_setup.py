@@ -122,9 +122,7 @@ def registry_credentials(req: Request, environ: dict | None = None) -> tuple[dic
         return read_credentials(req.registry, environ), []
     from . import quay
 
-    token = quay.api_token(environ)
-    assert token is not None
-    secrets, changes = quay.robot_credentials(req.image_name, req.repo_name, req.description, token, quay.api_url(environ))
+    secrets, changes = quay.robot_credentials(req.image_name, req.repo_name, req.description, environ)
     return secrets, [f"quay.io: {c}" for c in changes] or [f"quay.io: {req.image_name} and its robot were ready"]
 
 
