@@ -247,7 +247,7 @@ def fleet() -> None:
     """Many hub image repos from one manifest (see README)."""
 
 
-def _fleet(manifest: str, template: str | None, workers: int = 8, wait: bool = False):
+def _fleet(manifest: str, template: str | None, workers: int = 16, wait: bool = False):
     from . import fleet as fleet_mod
 
     def on_wait(seconds: float) -> None:
@@ -326,7 +326,7 @@ def fleet_plan(manifest, template, as_json, wait) -> None:
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @click.option("--template", help="The hub-image template to render from (default: the installed one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
+@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
 @click.option(
     "--wait",
     is_flag=True,

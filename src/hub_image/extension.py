@@ -79,6 +79,50 @@ class _ProcessBytecodeCache(BytecodeCache):
 
 SHARED_BYTECODE = _ProcessBytecodeCache()
 
+#: Sources compiled from strings (answers, file and directory names), by everything the
+#: compiled code depends on; cookiecutter compiles them anew for every render.
+_COMPILED: dict[tuple, Any] = {}
+
+
+def _shared_compile(environment, template_dir: Path | None):
+    """``environment.compile``, sharing the code compiled from a string across renders."""
+    compile_ = environment.compile
+
+    def settings() -> tuple:  # read at compile time: the environment is complete then
+        return (
+            template_dir,
+            tuple(sorted(environment.extensions)),
+            environment.block_start_string,
+            environment.block_end_string,
+            environment.variable_start_string,
+            environment.variable_end_string,
+            environment.comment_start_string,
+            environment.comment_end_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.optimized,
+            environment.finalize,
+            environment.autoescape if isinstance(environment.autoescape, bool) else id(environment.autoescape),
+            environment.is_async,
+        )
+
+    def compile(source, name=None, filename=None, raw=False, defer_init=False):
+        if not isinstance(source, str) or name or filename or raw or defer_init:
+            return compile_(source, name, filename, raw, defer_init)
+        key = (source, environment.loader is None, settings())  # answers are literals only without a loader
+        code = _COMPILED.get(key)
+        if code is None:
+            if len(_COMPILED) >= 4096:  # a long-lived process: keep the cache small
+                _COMPILED.clear()
+            code = _COMPILED[key] = compile_(source)
+        return code
+
+    return compile
+
 
 class HubImageExtension(Extension):
     """Subclassed by the template's ``local_extensions.py``, which sets ``template_dir``."""
@@ -95,6 +139,7 @@ class HubImageExtension(Extension):
         environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
         if environment.bytecode_cache is None:
             environment.bytecode_cache = SHARED_BYTECODE
+            environment.compile = _shared_compile(environment, self.template_dir)
 
     def _checked_project_dir(self):
         """The project directory's name; before it is made, every answer, the packages

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
 SECRET_WORDS = ("password", "token", "secret", "key")
 WORKFLOW_PATH = ".github/workflows/build.yaml"
 #: Images read at once while planning.
-READ_WORKERS = 24
+READ_WORKERS = 48
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
 
@@ -342,7 +343,7 @@ class Fleet:
     template: Path
     token: str
     api_url: str | None = None
-    workers: int = 8
+    workers: int = 16
     pacer: Pacer = field(default_factory=Pacer.github)
     secrets: dict[str, str] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
@@ -353,6 +354,7 @@ class Fleet:
     on_wait: Callable[[float], None] | None = None
     notify: Callable[[str], None] = lambda line: None  # notes for the user (stderr)
     stop_reason: str = ""  # why the run stopped early (a wait longer than max_wait)
+    _ahead: Any = None  # while applying: the renders made ahead of their pushes (:class:`_RenderAhead`)
 
     def prepare(self) -> None:
         """Check the token once (GET /user): who it is, and its scopes.  Any failure is
@@ -374,7 +376,7 @@ class Fleet:
         manifest: Path,
         template: str | None = None,
         *,
-        workers: int = 8,
+        workers: int = 16,
         wait: bool = False,
         on_wait: Callable[[float], None] | None = None,
         notify: Callable[[str], None] = lambda line: None,
@@ -399,9 +401,10 @@ class Fleet:
     def run_plan(self, on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """`fleet plan`: check the token, read every image's state, say what apply would do."""
         self.prepare()
-        plans = self.plan(on_done)
-        if self.manifest.org_secrets and not self.stop_reason:
-            self.org_changes = [text for _, text in self.org_secret_changes(plans, apply=False)]
+        with self._org_secrets_read_ahead() as existing:
+            plans = self.plan(on_done)
+            if self.manifest.org_secrets and not self.stop_reason:
+                self.org_changes = [text for _, text in self.org_secret_changes(plans, apply=False, existing=existing())]
         for p in plans:
             if p.status == "planned":
                 p.status, p.detail = ("planned" if p.actions else "unchanged"), p.describe()
@@ -409,37 +412,65 @@ class Fleet:
 
     def run_apply(self, environ: dict[str, str], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """`fleet apply`: plan, check that the credentials are at hand and the writes fit
-        GitHub's hourly limit (or that waiting was asked for), then apply."""
+        GitHub's hourly limit (or that waiting was asked for), then apply.
+
+        Each new project is rendered as soon as its image is planned, in a process beside
+        the requests, so it is ready by the time its repository exists; the organisation's
+        secrets are read while the images are planned."""
         self.prepare()
-        plans = self.plan(on_done)
-        if self.stop_reason:
-            return plans
-        planned = [p for p in plans if p.status == "planned"]
-        names = self.needed_secrets([p for p in planned if p.quay is None])
-        missing = sorted(n for n in names if not environ.get(n))
-        if missing:
-            raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
-        writes, per_hour = self.writes_needed(planned), self.pacer.writes_per_hour()
-        if writes > per_hour:
-            hours = self.pacer.hours_for(writes)
-            if self.max_wait != float("inf"):
-                raise SetupError(
-                    f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
-                    f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
-                )
-            self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
-        self.secrets = {n: environ[n] for n in names}
-        return self.apply(plans, on_done)
+        with _RenderAhead(self.template) as ahead, self._org_secrets_read_ahead() as existing:
+            self._ahead = ahead
+
+            def planned(plan: ImagePlan) -> None:
+                if "push" in plan.actions and plan.status == "planned":
+                    ahead.submit(plan.image)
+                on_done(plan)
+
+            try:
+                plans = self.plan(planned)
+                if self.stop_reason:
+                    return plans
+                planned_plans = [p for p in plans if p.status == "planned"]
+                names = self.needed_secrets([p for p in planned_plans if p.quay is None], existing())
+                missing = sorted(n for n in names if not environ.get(n))
+                if missing:
+                    raise SetupError(
+                        f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)"
+                    )
+                writes, per_hour = self.writes_needed(planned_plans), self.pacer.writes_per_hour()
+                if writes > per_hour:
+                    hours = self.pacer.hours_for(writes)
+                    if self.max_wait != float("inf"):
+                        raise SetupError(
+                            f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
+                            f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
+                        )
+                    self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
+                self.secrets = {n: environ[n] for n in names}
+                return self.apply(plans, on_done)
+            finally:
+                self._ahead = None
 
     @property
     def environ(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def needed_secrets(self, plans: list[ImagePlan]) -> set[str]:
+    def needed_secrets(self, plans: list[ImagePlan], existing: dict[str, set[int] | None] | None = None) -> set[str]:
         names = {n for p in plans for n in p.missing_secrets}
         if self.manifest.org_secrets:
-            names |= {n for n, _ in self.org_secret_changes(plans, apply=False) if n}
+            names |= {n for n, _ in self.org_secret_changes(plans, apply=False, existing=existing) if n}
         return names
+
+    @contextmanager
+    def _org_secrets_read_ahead(self):
+        """The organisation secrets as :meth:`org_secrets_now` reads them, read while the
+        images are planned: a callable that returns them (None without org_secrets)."""
+        if not self.manifest.org_secrets:
+            yield lambda: None
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading = pool.submit(self.org_secrets_now)
+            yield reading.result
 
     def client(self) -> Github:
         if not hasattr(self._local, "gh"):
@@ -535,8 +566,7 @@ class Fleet:
         repo = plan.repo
         assert repo is not None, "a repository is created or read before it is changed"
         if "push" in plan.actions:
-            with tempfile.TemporaryDirectory() as tmp:
-                project = render(self.template, image.answers, Path(tmp), in_process=True)
+            with self._project(image) as project:
                 if "create" in plan.actions:  # created just now, so empty: the short way
                     git.first_push(project, repo.clone_url, self.token)
                 else:
@@ -555,6 +585,16 @@ class Fleet:
             github_api.write_secrets(repo, {n: values[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
+
+    @contextmanager
+    def _project(self, image: Image):
+        """The project generated for ``image`` (rendered ahead when it could be); removed after."""
+        if self._ahead is not None:
+            with self._ahead.take(image) as project:
+                yield project
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            yield render(self.template, image.answers, Path(tmp), in_process=True)
 
     def apply(self, plans: list[ImagePlan], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         todo = [p for p in plans if p.status == "planned"]
@@ -585,33 +625,57 @@ class Fleet:
     def apply_org_secrets(self, plans: list[ImagePlan]) -> list[str]:
         return [text for _, text in self.org_secret_changes(plans, apply=True)]
 
-    def org_secret_changes(self, plans: list[ImagePlan], apply: bool) -> list[tuple[str, str]]:
+    def org_secrets_now(self) -> dict[str, set[int] | None]:
+        """Each organisation secret the manifest uses that exists, with the repository ids
+        it is visible to (None: not to selected repositories only).  One thread per name."""
+
+        def read(name: str) -> tuple[str, set[int] | None, bool]:
+            secret = self.client().get_organization(self.manifest.owner).get_secret(name)
+            try:
+                if secret.visibility != "selected":
+                    return name, None, True
+                return name, {r.id for r in secret.selected_repositories}, True
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+                return name, None, False
+
+        names = sorted(self.manifest.secret_names())
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            return {name: current for name, current, exists in pool.map(read, names) if exists}
+
+    def org_secret_changes(
+        self, plans: list[ImagePlan], apply: bool, existing: dict[str, set[int] | None] | None = None
+    ) -> list[tuple[str, str]]:
         """One organisation secret per name, visible to exactly the fleet's repos that use
         it (added to whatever repos it already lists).  Returns (name needing a value or
-        '', what changes); writes only when ``apply``."""
-        gh = self.client()
-        org = gh.get_organization(self.manifest.owner)
+        '', what changes); writes only when ``apply``.  ``existing``: :meth:`org_secrets_now`,
+        when already read."""
+        org = self.client().get_organization(self.manifest.owner)
+        key = None
+        if apply:  # read again, now, and the key with them
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                fetching = pool.submit(lambda: self.client().get_organization(self.manifest.owner).get_public_key())
+                existing = self.org_secrets_now()
+                key = fetching.result()
+        elif existing is None:
+            existing = self.org_secrets_now()
         ids = {p.image.repo_name: p.repo.id for p in plans if p.repo is not None}
         changes: list[tuple[str, str]] = []
         create: dict[str, list[int]] = {}
         for name, repos in sorted(self.manifest.secret_names().items()):
             wanted = {ids[r] for r in repos if r in ids}
-            try:
-                secret = org.get_secret(name)
-                current = {r.id for r in secret.selected_repositories} if secret.visibility == "selected" else None
-            except GithubException as exc:
-                if exc.status != 404:
-                    raise
-                secret, current = None, set()
-            if secret is None:
+            if name not in existing:
                 changes.append((name, f"create organisation secret {name} for {len(repos)} repositories"))
                 create[name] = sorted(wanted)
-            elif current is not None and not wanted <= current:
+                continue
+            current = existing[name]
+            if current is not None and not wanted <= current:
                 changes.append(("", f"give organisation secret {name} to {len(wanted - current)} more repositories"))
                 if apply:
                     github_api.set_secret_repositories(org, name, sorted(current | wanted), self.pacer.write)
         if apply and create:
-            github_api.write_secrets(org, {n: self.secrets[n] for n in create}, self.pacer.write, create)
+            github_api.write_secrets(org, {n: self.secrets[n] for n in create}, self.pacer.write, create, key)
         return changes
 
     def _each(self, fn, on_done, verb: str, items: list | None = None, workers: int | None = None) -> list:
@@ -657,6 +721,55 @@ class Fleet:
         except Exception as exc:  # noqa: BLE001 - one image's surprise must not stop the others
             plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
         return plan
+
+
+class _RenderAhead:
+    """Projects rendered ahead of their pushes, in the order their images were planned,
+    by one worker process (its own core and interpreter, so rendering does not hold up
+    the threads that talk to GitHub); :meth:`take` waits for one, or renders it here if
+    it was never submitted.  Every project lives in one temporary directory, removed
+    when the run ends."""
+
+    def __init__(self, template: Path):
+        from multiprocessing import get_context
+
+        from . import record
+
+        self.template = template
+        self.source = record.template_source(template)
+        # spawn: a clean interpreter (forking a process with threads can deadlock).
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        self.futures: dict[str, Future] = {}
+        self.tmp = tempfile.TemporaryDirectory(prefix="hub-image-fleet-")
+
+    def __enter__(self) -> _RenderAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.tmp.cleanup()
+
+    def submit(self, image: Image) -> None:
+        self.futures[image.repo_name] = self.pool.submit(
+            _render_project, self.template, image.answers, self.tmp.name, self.source
+        )
+
+    @contextmanager
+    def take(self, image: Image):
+        future = self.futures.pop(image.repo_name, None)
+        if future is not None:
+            project = future.result()
+        else:
+            project = _render_project(self.template, image.answers, self.tmp.name, self.source)
+        try:
+            yield project
+        finally:
+            shutil.rmtree(project.parent, ignore_errors=True)
+
+
+def _render_project(template: Path, answers: dict[str, Any], tmp: str, source: tuple[str, str | None]) -> Path:
+    """One image's project, rendered in a new directory below ``tmp`` (in the render process)."""
+    return render(template, answers, Path(tempfile.mkdtemp(dir=tmp)), in_process=True, source=source)
 
 
 def summary(plans: list[ImagePlan]) -> list[dict[str, Any]]:

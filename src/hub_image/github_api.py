@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,6 +22,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.AuthenticatedUser import AuthenticatedUser
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Organization import Organization
+from github.PublicKey import PublicKey
 from github.Repository import Repository
 
 from .errors import SetupError
@@ -216,18 +218,27 @@ def write_secrets(
     secrets: dict[str, str],
     pace: Pace = nullcontext,
     selected: dict[str, list[int]] | None = None,
+    key: PublicKey | None = None,
 ) -> None:
-    """PUT each secret, sealed with ``target``'s public key (fetched once), on a
-    repository, or on an organisation for exactly the repositories ``selected`` lists."""
+    """PUT each secret, sealed with ``target``'s public key (``key``, or fetched once), on a
+    repository, or on an organisation for exactly the repositories ``selected`` lists.
+    The PUTs go out at once (each still through ``pace``)."""
     if not secrets:
         return
-    key = target.get_public_key()
-    for name, value in secrets.items():
-        body: dict[str, Any] = {"key_id": key.key_id, "encrypted_value": key.encrypt(value)}
+    key = key or target.get_public_key()
+
+    def put(name: str) -> None:
+        body: dict[str, Any] = {"key_id": key.key_id, "encrypted_value": key.encrypt(secrets[name])}
         if isinstance(target, Organization):
             body.update(visibility="selected", selected_repository_ids=sorted((selected or {}).get(name, [])))
         with pace():
             target._requester.requestJsonAndCheck("PUT", f"{target.url}/actions/secrets/{quote(name, safe='')}", input=body)
+
+    if len(secrets) == 1:
+        return put(next(iter(secrets)))
+    with ThreadPoolExecutor(max_workers=len(secrets)) as pool:
+        for done in [pool.submit(put, name) for name in secrets]:
+            done.result()
 
 
 def set_secret_repositories(org: Organization, name: str, repository_ids: list[int], pace: Pace = nullcontext) -> None:

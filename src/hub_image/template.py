@@ -46,11 +46,18 @@ def template_defaults(template: Path) -> dict[str, Any]:
     return {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
 
 
-def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process: bool = False) -> Path:
+def render(
+    template: Path,
+    answers: dict[str, Any],
+    output_dir: Path,
+    in_process: bool = False,
+    source: tuple[str, str | None] | None = None,
+) -> Path:
     """Render ``template`` with ``answers`` (no prompts) into ``output_dir``; return the project.
 
     ``in_process``: ``answers`` are already validated; skip cookiecutter's hook processes
-    and apply the answers here (the fleet renders many repos this way)."""
+    and apply the answers here (the fleet renders many repos this way).  ``source``: the
+    template and commit to record, when already known (:func:`record.template_source`)."""
     from cookiecutter.main import cookiecutter
 
     with _RENDER_LOCK:  # cookiecutter changes the working directory while it renders
@@ -67,7 +74,7 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path, in_process
         from . import record
 
         apply_answers(answers, project)
-        record.write(project, answers, *record.template_source(template))
+        record.write(project, answers, *(source or record.template_source(template)))
     return project
 
 
