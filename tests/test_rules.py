@@ -77,6 +77,35 @@ def test_without_docker_registry_the_action_pushes_to_docker_hub(tmp_path):
     assert wf.registry == "docker.io"
 
 
+WORKFLOW_SHAPES = [
+    GENERATED,
+    GENERATED.replace('IMAGE_NAME: ""', "IMAGE_NAME: old/name"),  # a plain value is replaced
+    GENERATED.replace('          IMAGE_NAME: ""\n', ""),  # a missing key is added
+    GENERATED.replace('IMAGE_NAME: ""', "IMAGE_NAME: >-\n            folded/name"),  # a block scalar
+    GENERATED.replace('IMAGE_NAME: ""', 'IMAGE_NAME: "a/b"'),  # already the name asked for
+    UPSTREAM_BUILD.read_text(),  # the commented-out placeholder
+]
+
+
+@pytest.mark.parametrize("text", WORKFLOW_SHAPES)
+@pytest.mark.parametrize("image", ["a/b", "quay.io/org-x/img_1.2", 'q"uote\\d/na me', "line\nbreak"])
+def test_a_fleets_shared_read_back_says_what_reading_the_edited_file_says(text, image):
+    """Images whose names differ share one read-back of the edited workflow (the name's
+    characters mean nothing in a double-quoted scalar); it must agree with a parse of
+    each image's own text, for every shape of file, and a name YAML would read otherwise
+    (a line break folds to a space) is refused, not written."""
+    for push_on_pr in (False, True):
+        wanted = workflow.PushSettings(image, push_on_pr)
+        if "\n" in image:
+            with pytest.raises(WorkflowError):
+                workflow._edit(text, "build.yaml", wanted.image_name, wanted.no_push)
+            continue
+        edited, values = workflow._edit(text, "build.yaml", wanted.image_name, wanted.no_push)
+        fresh = workflow.round_trip_yaml().compose(edited)
+        assert values == workflow._inputs(workflow._action_with_blocks(fresh, "build.yaml")[0])
+        assert values["IMAGE_NAME"] == image and values["NO_PUSH"] == wanted.no_push
+
+
 def test_the_pacer_never_admits_more_than_the_window_allows():
     pacer = Pacer([(3, 0.3)])
     starts: list[float] = []

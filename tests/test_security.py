@@ -29,6 +29,9 @@ PAYLOADS = [
     "{% raw %}x{% endraw %}{{ 7*7 }}",
     "{{ cycler.__init__.__globals__.os.popen('touch " + MARKER_NAME + "').read() }}",
     "{{ cycler.__init__.__globals__.os.environ.QUAY_PASSWORD }}",
+    # A file name in the template: rendered as a name, written as a description (one
+    # process compiles both, and keeps what it compiled).
+    '{% if cookiecutter.image_kind == "Dockerfile" %}Dockerfile{% endif %}',
 ]
 SECRET = "quay-password-never-in-a-file"
 
@@ -91,6 +94,7 @@ def test_fleet_manifest_values_reach_the_pushed_repo_literally(github, tmp_path,
         clone = tmp_path / "clones" / f"image-{i}"
         subprocess.run(["git", "clone", "-q", repo.bare.as_uri(), str(clone)], check=True)
         _assert_literal(clone, payload, tmp_path)
+        assert not [p for p in clone.rglob("*") if "{" in p.name], "a file name was written as an answer"
 
 
 @pytest.mark.parametrize("via", ["event payload", "--description"])
