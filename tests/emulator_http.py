@@ -14,7 +14,9 @@ class Served:
     _server: ThreadingHTTPServer | None = None
 
     def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        bound = type(handler.__name__, (handler,), {"emu": self})
+        # No Nagle: a response's headers and body are written separately, and the client's
+        # delayed ACK would hold the body back 40 ms (latency is what ``latency`` says).
+        bound = type(handler.__name__, (handler,), {"emu": self, "disable_nagle_algorithm": True})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -85,3 +85,64 @@ def test_too_many_concurrent_requests_are_refused(emu):
         t.join()
     assert sorted(results) == [200, 200, 200, 403, 403]
     assert emu.rate_limit_violations == 2
+
+
+def test_a_first_push_kept_without_git_is_a_repository_git_accepts(emu, tmp_path):
+    """The emulator takes a new repository's first push (a pack of whole objects) itself;
+    what it keeps must be what `git receive-pack` would keep: fsck-clean, indexed, and
+    cloned over HTTP as pushed.  A second push to it goes through git again."""
+    import subprocess
+
+    from hub_image import git
+
+    project = tmp_path / "project"
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "build.yaml").write_text("on: push\n")
+    (project / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (project / "run.sh").chmod(0o755)
+    (project / "README.md").write_text("é ✓\n")
+    assert call(emu, "POST", "/orgs/demo-org/repos", {"name": "fresh"})[0] == 201
+    repo = emu.repo("demo-org/fresh")
+    assert repo is not None
+    commit = git.first_push(project, emu.clone_url(repo), TOKEN)
+
+    def run(*args: str, cwd: Path = repo.bare) -> str:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+    assert ("push demo-org/fresh", 1) in emu.git_log
+    assert run("rev-parse", "refs/heads/main").strip() == commit
+    run("fsck", "--strict", "--no-dangling")
+    (index,) = (repo.bare / "objects" / "pack").glob("*.idx")
+    assert run("verify-pack", "-v", str(index)).rstrip().endswith(": ok")
+    clone = tmp_path / "clone"
+    run("clone", "-q", emu.clone_url(repo), str(clone), cwd=tmp_path)
+    assert (clone / "README.md").read_text() == "é ✓\n" and (clone / "run.sh").stat().st_mode & 0o111
+    assert run("ls-tree", "-r", "--name-only", "HEAD", cwd=clone).split() == [
+        ".github/workflows/build.yaml",
+        "README.md",
+        "run.sh",
+    ]
+    with pytest.raises(Exception, match="already has history"):
+        git.first_push(project, emu.clone_url(repo), TOKEN)
+
+
+def test_a_first_push_without_the_workflow_scope_is_still_refused_by_gits_hook(tmp_path):
+    """A token without `workflow` is not taken in-process: git's pre-receive hook refuses it."""
+    from hub_image import git
+    from hub_image.errors import GitError
+
+    emu = GitHubEmulator(tmp_path / "gh")
+    emu.start()
+    try:
+        emu.add_user("bob", "ghp_no_workflow", scopes=["repo"])
+        assert call(emu, "POST", "/user/repos", {"name": "fresh"}, token="ghp_no_workflow")[0] == 201
+        project = tmp_path / "project"
+        (project / ".github" / "workflows").mkdir(parents=True)
+        (project / ".github" / "workflows" / "build.yaml").write_text("on: push\n")
+        repo = emu.repo("bob/fresh")
+        assert repo is not None
+        with pytest.raises(GitError, match="ng refs/heads/main pre-receive hook declined"):
+            git.first_push(project, emu.clone_url(repo), "ghp_no_workflow")
+        assert not list((repo.bare / "refs" / "heads").iterdir())
+    finally:
+        emu.stop()

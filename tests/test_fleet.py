@@ -197,12 +197,29 @@ def test_one_image_failing_does_not_stop_the_others(fleet, github):
     assert rows["astro-hub-image"]["status"] == "failed"
     assert "the token lacks a scope (403); it needs: repo" in rows["astro-hub-image"]["detail"]
     assert rows["climate-hub-image"]["status"] == rows["bio-hub-image"]["status"] == "done"
-    # The next run finishes the failed one, and only it.
+    # Without its secrets the project is not pushed (its first build could not log in);
+    # the next run finishes the failed one, and only it.
+    assert not [e for e, _ in github.git_log if e == "push demo-org/astro-hub-image"]
     github.clear_log()
     result = fleet("apply", "--json")
     assert result.returncode == 0, result.stderr
-    assert by_repo(result)["astro-hub-image"]["actions"] == ["secrets"]
+    assert by_repo(result)["astro-hub-image"]["actions"] == ["push", "secrets"]
+    assert [r for r in by_repo(result) if by_repo(result)[r]["status"] == "done"] == ["astro-hub-image"]
     assert github.repo("demo-org/astro-hub-image").secrets["QUAY_PASSWORD"] == "fleet-secret"
+
+
+@pytest.mark.parametrize("org_secrets", [False, True])
+def test_every_first_build_has_the_registry_secrets_to_log_in(fleet, github, org_secrets):
+    """A push starts the image's first build, which logs in with the registry secrets:
+    each repository's push comes after its secrets (or the organisation's) are set."""
+    result = fleet("apply", "--json", text=MANIFEST + f"org_secrets: {str(org_secrets).lower()}\n")
+    assert result.returncode == 0, result.stderr
+    log = github.requests()
+    for name in REPOS:
+        (pushed_at,) = [at for event, at in github.git_log if event == f"push demo-org/{name}"]
+        where = "/orgs/demo-org/actions/secrets/" if org_secrets else f"/repos/demo-org/{name}/actions/secrets/"
+        set_at = [i for i, r in enumerate(log) if r.startswith(f"PUT {where}QUAY_")]
+        assert len(set_at) == 2 and max(set_at) < pushed_at, (name, set_at, pushed_at)
 
 
 def test_server_errors_on_reads_fail_that_image_only(fleet, github):

@@ -45,6 +45,9 @@ SECRET_WORDS = ("password", "token", "secret", "key")
 WORKFLOW_PATH = ".github/workflows/build.yaml"
 #: Images read at once while planning.
 READ_WORKERS = 48
+#: Projects pushed at once after the organisation's secrets are set (git, not the REST
+#: API: no write limit, and GitHub's 100 concurrent requests stay far off).
+PUSH_WORKERS = 32
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
 
@@ -423,7 +426,7 @@ class Fleet:
 
             def planned(plan: ImagePlan) -> None:
                 if "push" in plan.actions and plan.status == "planned":
-                    ahead.submit(plan.image)
+                    ahead.submit(plan.image, packed="create" in plan.actions)
                 on_done(plan)
 
             try:
@@ -546,8 +549,13 @@ class Fleet:
 
     # --- writing ---
     def apply_image(self, plan: ImagePlan) -> ImagePlan:
+        """Everything ``plan`` needs: its repository and secrets first, then its files (a
+        push starts a build, which needs the secrets to log in to the registry)."""
+        return self.fill_image(self.set_up_image(plan))
+
+    def set_up_image(self, plan: ImagePlan) -> ImagePlan:
+        """The registry (quay.io), the repository and its secrets."""
         image, gh = plan.image, self.client()
-        full_name = f"{self.manifest.owner}/{image.repo_name}"
         if "quay" in plan.actions:
             from . import quay
 
@@ -563,13 +571,23 @@ class Fleet:
                 private=self.manifest.visibility == "private",
                 pace=self.pacer.write,
             )
-        repo = plan.repo
+        assert plan.repo is not None, "a repository is created or read before it is changed"
+        if "secrets" in plan.actions:
+            values = plan.quay.secrets if plan.quay is not None else self.secrets
+            github_api.write_secrets(plan.repo, {n: values[n] for n in plan.missing_secrets}, pace=self.pacer.write)
+        return plan
+
+    def fill_image(self, plan: ImagePlan) -> ImagePlan:
+        """The generated project pushed, or the workflow's IMAGE_NAME/NO_PUSH set."""
+        image, repo = plan.image, plan.repo
+        full_name = f"{self.manifest.owner}/{image.repo_name}"
         assert repo is not None, "a repository is created or read before it is changed"
         if "push" in plan.actions:
             with self._project(image) as project:
                 if "create" in plan.actions:  # created just now, so empty: the short way
                     git.first_push(project, repo.clone_url, self.token)
                 else:
+                    assert isinstance(project, Path), "only a new repository's project is packed ahead"
                     done = push_project(project, repo.clone_url, self.token)
                     if any("already has history" in line for line in done):
                         raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
@@ -580,15 +598,13 @@ class Fleet:
                 repo.update_file(
                     WORKFLOW_PATH, "Set IMAGE_NAME and NO_PUSH from the fleet manifest", new, plan.workflow_sha, branch="main"
                 )
-        if "secrets" in plan.actions:
-            values = plan.quay.secrets if plan.quay is not None else self.secrets
-            github_api.write_secrets(repo, {n: values[n] for n in plan.missing_secrets}, pace=self.pacer.write)
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
 
     @contextmanager
     def _project(self, image: Image):
-        """The project generated for ``image`` (rendered ahead when it could be); removed after."""
+        """The project generated for ``image``, removed after: rendered ahead when it could be
+        (for a new repository, as its first commit, packed)."""
         if self._ahead is not None:
             with self._ahead.take(image) as project:
                 yield project
@@ -597,12 +613,22 @@ class Fleet:
             yield render(self.template, image.answers, Path(tmp), in_process=True)
 
     def apply(self, plans: list[ImagePlan], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
-        todo = [p for p in plans if p.status == "planned"]
+        """Apply every plan.  With organisation secrets, every repository is made first,
+        then the secrets that name them, then the pushes: each first build can log in."""
         for p in plans:
             if p.status == "planned" and not p.actions:
                 p.status, p.detail = "unchanged", "nothing to do"
-        self._each(self.apply_image, on_done, "applying", [p for p in todo if p.actions])
-        if self.manifest.org_secrets:
+        todo = [p for p in plans if p.status == "planned"]
+        if not self.manifest.org_secrets:
+            self._each(self.apply_image, on_done, "applying", todo)
+            return plans
+
+        def set_up(plan: ImagePlan) -> None:
+            if plan.status != "planned":
+                on_done(plan)  # failed or interrupted: said now; the rest once pushed
+
+        self._each(self.set_up_image, set_up, "applying", todo)
+        if not self.pacer.stop.is_set():
             try:
                 self.org_changes = self.apply_org_secrets(plans)
             except GithubException as exc:
@@ -611,6 +637,8 @@ class Fleet:
             except requests.RequestException as exc:
                 self.org_failed = True
                 self.org_changes = [f"setting the organisation secrets: {github_api.describe_network_error(exc)}"]
+        pushes = [p for p in todo if p.status == "planned"]
+        self._each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
         return plans
 
     def writes_needed(self, plans: list[ImagePlan]) -> int:
@@ -749,9 +777,9 @@ class _RenderAhead:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.tmp.cleanup()
 
-    def submit(self, image: Image) -> None:
+    def submit(self, image: Image, packed: bool = False) -> None:
         self.futures[image.repo_name] = self.pool.submit(
-            _render_project, self.template, image.answers, self.tmp.name, self.source
+            _render_project, self.template, image.answers, self.tmp.name, self.source, packed
         )
 
     @contextmanager
@@ -764,12 +792,22 @@ class _RenderAhead:
         try:
             yield project
         finally:
-            shutil.rmtree(project.parent, ignore_errors=True)
+            if isinstance(project, Path):
+                shutil.rmtree(project.parent, ignore_errors=True)
 
 
-def _render_project(template: Path, answers: dict[str, Any], tmp: str, source: tuple[str, str | None]) -> Path:
-    """One image's project, rendered in a new directory below ``tmp`` (in the render process)."""
-    return render(template, answers, Path(tempfile.mkdtemp(dir=tmp)), in_process=True, source=source)
+def _render_project(
+    template: Path, answers: dict[str, Any], tmp: str, source: tuple[str, str | None], packed: bool = False
+) -> Path | git.Commit:
+    """One image's project, rendered in a new directory below ``tmp`` (in the render
+    process); ``packed``: as its first commit instead (the directory is removed)."""
+    project = render(template, answers, Path(tempfile.mkdtemp(dir=tmp)), in_process=True, source=source)
+    if not packed:
+        return project
+    try:
+        return git.pack_first_commit(project)
+    finally:
+        shutil.rmtree(project.parent, ignore_errors=True)
 
 
 def summary(plans: list[ImagePlan]) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -221,24 +220,16 @@ def write_secrets(
     key: PublicKey | None = None,
 ) -> None:
     """PUT each secret, sealed with ``target``'s public key (``key``, or fetched once), on a
-    repository, or on an organisation for exactly the repositories ``selected`` lists.
-    The PUTs go out at once (each still through ``pace``)."""
+    repository, or on an organisation for exactly the repositories ``selected`` lists."""
     if not secrets:
         return
     key = key or target.get_public_key()
-
-    def put(name: str) -> None:
-        body: dict[str, Any] = {"key_id": key.key_id, "encrypted_value": key.encrypt(secrets[name])}
+    for name, value in secrets.items():
+        body: dict[str, Any] = {"key_id": key.key_id, "encrypted_value": key.encrypt(value)}
         if isinstance(target, Organization):
             body.update(visibility="selected", selected_repository_ids=sorted((selected or {}).get(name, [])))
         with pace():
             target._requester.requestJsonAndCheck("PUT", f"{target.url}/actions/secrets/{quote(name, safe='')}", input=body)
-
-    if len(secrets) == 1:
-        return put(next(iter(secrets)))
-    with ThreadPoolExecutor(max_workers=len(secrets)) as pool:
-        for done in [pool.submit(put, name) for name in secrets]:
-            done.result()
 
 
 def set_secret_repositories(org: Organization, name: str, repository_ids: list[int], pace: Pace = nullcontext) -> None:
