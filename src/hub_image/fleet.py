@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,9 @@ READ_WORKERS = 48
 #: Projects pushed at once after the organisation's secrets are set (git, not the REST
 #: API: no write limit, and GitHub's 100 concurrent requests stay far off).
 PUSH_WORKERS = 32
+#: From this many images on, projects are rendered in a process of their own (starting
+#: one costs more than rendering a few).
+RENDER_PROCESS_FROM = 16
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
 
@@ -421,7 +424,8 @@ class Fleet:
         the requests, so it is ready by the time its repository exists; the organisation's
         secrets are read while the images are planned."""
         self.prepare()
-        with _RenderAhead(self.template) as ahead, self._org_secrets_read_ahead() as existing:
+        in_process = len(self.manifest.images) < RENDER_PROCESS_FROM
+        with _RenderAhead(self.template, in_process) as ahead, self._org_secrets_read_ahead() as existing:
             self._ahead = ahead
 
             def planned(plan: ImagePlan) -> None:
@@ -752,13 +756,13 @@ class Fleet:
 
 
 class _RenderAhead:
-    """Projects rendered ahead of their pushes, in the order their images were planned,
-    by one worker process (its own core and interpreter, so rendering does not hold up
-    the threads that talk to GitHub); :meth:`take` waits for one, or renders it here if
-    it was never submitted.  Every project lives in one temporary directory, removed
-    when the run ends."""
+    """Projects rendered ahead of their pushes, in the order their images were planned, by
+    one worker process (its own core and interpreter, so rendering does not hold up the
+    threads that talk to GitHub) or, for a few images, one thread; :meth:`take` waits for
+    one, or renders it here if it was never submitted.  Every project lives in one
+    temporary directory, removed when the run ends."""
 
-    def __init__(self, template: Path):
+    def __init__(self, template: Path, in_process: bool = False):
         from multiprocessing import get_context
 
         from . import record
@@ -766,7 +770,11 @@ class _RenderAhead:
         self.template = template
         self.source = record.template_source(template)
         # spawn: a clean interpreter (forking a process with threads can deadlock).
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        self.pool: Executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+            if in_process
+            else ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        )
         self.futures: dict[str, Future] = {}
         self.tmp = tempfile.TemporaryDirectory(prefix="hub-image-fleet-")
 
