@@ -13,7 +13,9 @@ a "minute" lasts MINUTE seconds; PyGithub's pacing in the naive way is scaled al
 
 Prints a Markdown table: wall time, API requests and writes per image, rate-limit
 violations, the ratio naive/fleet, the lower bound the write limits set (80 writes a
-"minute", 500 an "hour") and the ratio of the wall time to that bound.  A shorter
+"minute", 500 an "hour"), the ratio of the wall time to that bound, and the time before
+the first write (start, token check, plan) and after the last (the answer, any pushes
+left, the end), which no write limit governs.  A shorter
 "minute" than GitHub's makes the bound smaller and the local work weigh more, so a
 ratio measured here is an upper bound of the one at GitHub's real pace.
 """
@@ -90,7 +92,7 @@ def naive(n: int, work: Path, minute: float) -> dict:
         )
         if result.returncode != 0 or "is set up" not in result.stdout:
             raise SystemExit(f"naive run failed at image {i}: {result.stderr[-500:]}")
-    return measure(emu, n, time.monotonic() - start)
+    return measure(emu, n, start)
 
 
 def fleet(n: int, work: Path, minute: float, org_secrets: bool) -> dict:
@@ -105,15 +107,19 @@ def fleet(n: int, work: Path, minute: float, org_secrets: bool) -> dict:
     )
     if result.returncode != 0:
         raise SystemExit(f"fleet run failed: {result.stderr[-800:]}")
-    return measure(emu, n, time.monotonic() - start)
+    return measure(emu, n, start)
 
 
-def measure(emu: GitHubEmulator, n: int, seconds: float) -> dict:
+def measure(emu: GitHubEmulator, n: int, start: float) -> dict:
+    end = time.monotonic()
     requests = emu.requests()
     writes = [r for r in requests if r.startswith(WRITES)]
     assert len(emu.repos) == n, f"{len(emu.repos)} repos, expected {n}"
     emu.stop()
+    seconds = end - start
     return {
+        "before": emu.write_times[0] - start,  # start, the token check and the plan
+        "after": end - emu.write_times[-1],  # the last write's answer, the pushes left, the end
         "seconds": seconds,
         "requests": len(requests) / n,
         "writes": len(writes) / n,
@@ -155,14 +161,15 @@ def main() -> None:
                 rows.append((n, name, r, naive_ratio, bound(r["total_writes"], args.minute)))
     print(f'Emulator: 100 ms per request, 80 writes per {args.minute:g} s "minute", 500 per "hour" (GitHub: 60 s).\n')
     print(
-        "| images | way | wall time (s) | bound from the write limits (s) | this / bound | naive / this "
+        "| images | way | wall time (s) | bound from the write limits (s) | this / bound "
+        "| before the first write (s) | after the last write (s) | naive / this "
         "| requests per image | writes per image | rate-limit violations | spec violations |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n, name, r, naive_ratio, low in rows:
         to_bound = f"{r['seconds'] / low:.2f}x" if low else "-"
         print(
-            f"| {n} | {name} | {r['seconds']:.1f} | {low:.1f} | {to_bound} | "
+            f"| {n} | {name} | {r['seconds']:.1f} | {low:.1f} | {to_bound} | {r['before']:.1f} | {r['after']:.1f} | "
             f"{naive_ratio} | {r['requests']:.2f} | {r['writes']:.2f} | {r['violations']} | {r['spec_violations']} |"
         )
 

@@ -437,26 +437,32 @@ class Fleet:
                 plans = self.plan(planned)
                 if self.stop_reason:
                     return plans
-                planned_plans = [p for p in plans if p.status == "planned"]
-                names = self.needed_secrets([p for p in planned_plans if p.quay is None], existing())
-                missing = sorted(n for n in names if not environ.get(n))
-                if missing:
-                    raise SetupError(
-                        f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)"
-                    )
-                writes, per_hour = self.writes_needed(planned_plans), self.pacer.writes_per_hour()
-                if writes > per_hour:
-                    hours = self.pacer.hours_for(writes)
-                    if self.max_wait != float("inf"):
-                        raise SetupError(
-                            f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
-                            f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
-                        )
-                    self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
-                self.secrets = {n: environ[n] for n in names}
+                self.secrets = self._checked_before_writing(plans, environ, existing())
                 return self.apply(plans, on_done)
             finally:
                 self._ahead = None
+
+    def _checked_before_writing(
+        self, plans: list[ImagePlan], environ: dict[str, str], existing: dict[str, set[int] | None] | None
+    ) -> dict[str, str]:
+        """The registry credentials the plans need, from ``environ``; refuses (before any
+        write) when one is missing, or when the writes exceed GitHub's hourly limit and
+        waiting was not asked for."""
+        planned = [p for p in plans if p.status == "planned"]
+        names = self.needed_secrets([p for p in planned if p.quay is None], existing)
+        missing = sorted(n for n in names if not environ.get(n))
+        if missing:
+            raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
+        writes, per_hour = self.writes_needed(planned), self.pacer.writes_per_hour()
+        if writes > per_hour:
+            hours = self.pacer.hours_for(writes)
+            if self.max_wait != float("inf"):
+                raise SetupError(
+                    f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
+                    f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
+                )
+            self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
+        return {n: environ[n] for n in names}
 
     @property
     def environ(self) -> dict[str, str]:

@@ -123,6 +123,7 @@ class GitHubEmulator(Served):
         #: git's requests: ("push owner/name" / "fetch owner/name" / refusals, API requests before it)
         self.git_log: list[tuple[str, int]] = []
         self._writes: deque[float] = deque()
+        self.write_times: list[float] = []  # time.monotonic() of every write admitted (benchmarks)
         self._in_flight = 0
         self.max_in_flight_seen = 0
 
@@ -609,6 +610,7 @@ class _Handler(BaseHTTPRequestHandler):
                     wait = max(1, int(emu._writes[0] + window - now + 0.999))
                     return self._secondary(headers, wait)
                 emu._writes.append(now)
+                emu.write_times.append(now)
         # Injected faults.
         fault = None
         with emu.lock:
