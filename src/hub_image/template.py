@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ def template_dir(explicit: str | None = None) -> Path:
                 "pass the template's directory, or leave it out to use the installed one"
             )
         return Path(given)
+    from importlib import resources
+
     packaged = Path(str(resources.files("hub_image"))) / PACKAGED
     checkout = Path(__file__).resolve().parents[2]
     for candidate in (packaged, checkout):
