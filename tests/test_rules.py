@@ -106,6 +106,25 @@ def test_a_fleets_shared_read_back_says_what_reading_the_edited_file_says(text, 
         assert values["IMAGE_NAME"] == image and values["NO_PUSH"] == wanted.no_push
 
 
+def test_every_error_crosses_from_the_render_process_as_it_was():
+    """A fleet renders in a process of its own; an error raised there is pickled back."""
+    import pickle
+
+    from hub_image import errors
+
+    made = [
+        errors.AnswerError("image_name", "use namespace/name"),
+        errors.SetupError("creating the repository failed", ["created demo-org/x"]),
+        errors.WorkflowError("build.yaml: no step uses the action"),
+        errors.TemplateError("no cookiecutter.json"),
+        errors.GitError("git push failed"),
+        errors.ManifestError("fleet.yaml:3: owner: is missing"),
+    ]
+    for error in made:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error) and vars(back) == vars(error)
+
+
 def test_the_pacer_never_admits_more_than_the_window_allows():
     pacer = Pacer([(3, 0.3)])
     starts: list[float] = []

@@ -23,6 +23,9 @@ class AnswerError(HubImageError):
         self.field = field
         self.reason = reason
 
+    def __reduce__(self):  # as it was made (it crosses from the fleet's render process)
+        return type(self), (self.field, self.reason)
+
 
 class WorkflowError(HubImageError):
     """A build workflow that cannot be read or edited safely."""
@@ -42,6 +45,9 @@ class SetupError(HubImageError):
     def __init__(self, message: str, done: list[str] | None = None):
         super().__init__(message)
         self.done = list(done or [])
+
+    def __reduce__(self):
+        return type(self), (self.message, self.done)
 
 
 class ManifestError(HubImageError):
