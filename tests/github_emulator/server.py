@@ -3,7 +3,8 @@
 What it keeps: users and organisations, tokens with scopes, repositories (each with a
 bare git repository on disk, served over git's smart HTTP protocol by `git
 http-backend` at its `clone_url`, so `git push` and `git clone` are real and a push
-authenticates with the token as on GitHub: `x-access-token` and the token, Basic), Actions secrets (sealed with a real NaCl key pair per repository and
+authenticates with the token as on GitHub: `x-access-token` and the token, Basic; a new
+repository's first push of whole objects is stored here, see :func:`first_push_in_process`), Actions secrets (sealed with a real NaCl key pair per repository and
 organisation, and decrypted on arrival, so tests compare plaintext), Actions
 variables, organisation secrets with selected repositories, and pull requests between
 branches of one repository.
