@@ -65,7 +65,7 @@ def test_every_generated_repo_records_its_template_commit_and_answers(project, t
 
 def test_update_brings_the_templates_change_and_keeps_the_admins_edits(project, template_repo, hub_image):
     v2 = second_commit(template_repo)
-    result = hub_image("update", str(project))
+    result = hub_image("update", str(project), "--template", str(template_repo))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "changed: .cruft.json, .github/workflows/build.yaml, README.md" in result.stdout
     build = (project / ".github/workflows/build.yaml").read_text()
@@ -77,13 +77,13 @@ def test_update_brings_the_templates_change_and_keeps_the_admins_edits(project, 
     assert (project / "image-tests/test_numpy.py").is_file()
     assert json.loads((project / ".cruft.json").read_text())["commit"] == v2
     git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qam", "update")
-    again = hub_image("update", str(project))
+    again = hub_image("update", str(project), "--template", str(template_repo))
     assert again.returncode == 0 and "already up to date" in again.stdout
     assert git(project, "status", "--porcelain") == ""
 
 
-def test_a_changed_answer_is_rendered_and_merged_the_same_way(project, hub_image):
-    result = hub_image("update", str(project), "--set", "jupyterhub_version=6.1")
+def test_a_changed_answer_is_rendered_and_merged_the_same_way(project, template_repo, hub_image):
+    result = hub_image("update", str(project), "--template", str(template_repo), "--set", "jupyterhub_version=6.1")
     assert result.returncode == 0, result.stdout + result.stderr
     env = (project / "environment.yml").read_text()
     assert "jupyterhub-singleuser>=6.1,<6.2" in env and "  - numpy\n" in env
@@ -96,7 +96,7 @@ def test_a_conflict_is_left_marked_and_the_exit_status_says_so(project, template
     build.write_text(build.read_text().replace(COMMENT, "    # Our images are big: 90 minutes.\n"))
     git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qam", "our comment")
     second_commit(template_repo)
-    result = hub_image("update", str(project))
+    result = hub_image("update", str(project), "--template", str(template_repo))
     assert result.returncode == 1
     assert "conflicts in .github/workflows/build.yaml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     text = build.read_text()
@@ -107,7 +107,7 @@ def test_a_conflict_is_left_marked_and_the_exit_status_says_so(project, template
 def test_update_refuses_a_dirty_working_tree(project, template_repo, hub_image):
     second_commit(template_repo)
     (project / "environment.yml").write_text((project / "environment.yml").read_text() + "  - scipy\n")
-    result = hub_image("update", str(project))
+    result = hub_image("update", str(project), "--template", str(template_repo))
     assert result.returncode == 1 and "has uncommitted changes; commit or stash them first" in result.stderr
     assert "raise it then" not in (project / ".github/workflows/build.yaml").read_text()
 
@@ -139,7 +139,7 @@ def test_a_repo_made_before_records_is_adopted_with_the_answers_its_files_show(p
     second_commit(template_repo)
     git(project, "add", ".cruft.json")
     git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "adopted")
-    assert hub_image("update", str(project)).returncode == 0
+    assert hub_image("update", str(project), "--template", str(template_repo)).returncode == 0
     assert "raise it then" in (project / ".github/workflows/build.yaml").read_text()
 
 
@@ -170,7 +170,7 @@ def test_a_repo_from_an_installed_hub_image_is_told_how_to_update(project, templ
     state["template"], state["commit"] = "/site-packages/hub_image/_template", None
     (project / ".cruft.json").write_text(json.dumps(state))
     git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qam", "from an installed hub-image")
-    result = hub_image("update", str(project))
+    result = hub_image("update", str(project), "--template", str(template_repo))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "records no template commit" in result.stderr and "--adopt --template SOURCE" in result.stderr
     adopted = hub_image("update", str(project), "--adopt", "--template", str(template_repo))

@@ -21,8 +21,20 @@ from . import __version__, registries
 from .errors import HubImageError
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import source
+
+    mine = source.installed()
+    click.echo(f"hub-image {__version__}")
+    click.echo(f"source: {mine.url if mine else 'unknown'}")
+    click.echo(f"commit: {(mine.commit if mine else None) or 'unknown'}")
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(__version__, prog_name="hub-image")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Version, source and commit.")
 def main() -> None:
     """Make and maintain JupyterHub user-image repositories."""
 
@@ -92,6 +104,15 @@ def new(directory: str, assignments: tuple[str, ...], no_input: bool) -> None:
     setup_prerequisites(answers)
     created = new_mod.create(Path(directory), answers, template)
     click.echo(f"Created {created.project}")
+    from . import record, source
+
+    recorded = record.read(created.project)["template"]
+    if source.is_local(recorded):
+        click.echo(
+            f"note: .cruft.json records the template as the local path {recorded}: "
+            "hub-image update works only where that path exists",
+            err=True,
+        )
     if answers["github_setup"] != "none":
         from . import repo_setup
 
@@ -207,27 +228,33 @@ def hub_config(path, tag) -> None:
 @click.option("--to", "ref", metavar="REF", help="The template's commit, branch or tag to update to (default: its newest).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a recorded answer (repeatable).")
 @click.option("--adopt", is_flag=True, help="A repo made before hub-image recorded answers: infer them and record them.")
-@click.option("--template", metavar="SOURCE", help="With --adopt: the template's git URL or path (default: this hub-image's).")
+@click.option(
+    "--template",
+    metavar="SOURCE",
+    help="The template's git URL or path, when it is not this hub-image's own (it must be the one .cruft.json records).",
+)
 def update(path: str, ref: str | None, sets: tuple[str, ...], adopt: bool, template: str | None) -> None:
     """Bring the image repo at PATH up to date with its template (recorded in .cruft.json),
     or re-render it with changed answers, keeping your own edits (a three-way merge).
 
-    The result is left for review; conflicts are marked in the files."""
+    The template runs only from this hub-image's own source (the new side at the
+    installed commit), or from the SOURCE --template names; a record naming any other
+    source is refused.  The result is left for review; conflicts are marked in the files."""
     from . import new as new_mod
     from . import update as update_mod
 
     if adopt:
         adopted = update_mod.adopt(Path(path), template, ref)
-        click.echo(f"{path}: recorded the template at {adopted.new[:12]} and the answers it shows:")
+        click.echo(f"{path}: recorded the template {adopted.source} at {adopted.new[:12]} and the answers it shows:")
         for key, value in adopted.inferred.items():
             click.echo(f"  {key}: {value}")
         click.echo(
             "Other answers keep the template's defaults; check .cruft.json, commit it, and from now on run hub-image update."
         )
         return
-    if template:
-        raise HubImageError("--template goes with --adopt (an adopted repo records its template)")
-    result = update_mod.update(Path(path), ref, new_mod.parse_assignments(sets))
+    trusted = update_mod.trusted_source(template)
+    click.echo(f"template: {trusted.url}")
+    result = update_mod.update(Path(path), ref, new_mod.parse_assignments(sets), trusted if template else None)
     if not result.changed:
         click.echo(f"{path}: already up to date with the template ({result.new[:12]}); nothing changed")
         return

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from github.Repository import Repository
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from . import git, github_api, registries, workflow
+from . import github_api, registries, workflow
 from .answers import validate_answers, validate_github_owner
 from .errors import AnswerError, HubImageError, ManifestError, SetupError
 from .repo_setup import push_project
@@ -48,9 +47,6 @@ READ_WORKERS = 48
 #: Projects pushed at once after the organisation's secrets are set (git, not the REST
 #: API: no write limit, and GitHub's 100 concurrent requests stay far off).
 PUSH_WORKERS = 32
-#: From this many images on, projects are rendered in a process of their own (starting
-#: one costs more than rendering a few).
-RENDER_PROCESS_FROM = 16
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
 
@@ -360,7 +356,6 @@ class Fleet:
     on_wait: Callable[[float], None] | None = None
     notify: Callable[[str], None] = lambda line: None  # notes for the user (stderr)
     stop_reason: str = ""  # why the run stopped early (a wait longer than max_wait)
-    _ahead: Any = None  # while applying: the renders made ahead of their pushes (:class:`_RenderAhead`)
 
     def prepare(self) -> None:
         """Check the token once (GET /user): who it is, and its scopes.  Any failure is
@@ -418,29 +413,15 @@ class Fleet:
 
     def run_apply(self, environ: dict[str, str], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """`fleet apply`: plan, check that the credentials are at hand and the writes fit
-        GitHub's hourly limit (or that waiting was asked for), then apply.
-
-        Each new project is rendered as soon as its image is planned, in a process beside
-        the requests, so it is ready by the time its repository exists; the organisation's
-        secrets are read while the images are planned."""
+        GitHub's hourly limit (or that waiting was asked for), then apply.  The
+        organisation's secrets are read while the images are planned."""
         self.prepare()
-        in_process = len(self.manifest.images) < RENDER_PROCESS_FROM
-        with _RenderAhead(self.template, in_process) as ahead, self._org_secrets_read_ahead() as existing:
-            self._ahead = ahead
-
-            def planned(plan: ImagePlan) -> None:
-                if "push" in plan.actions and plan.status == "planned":
-                    ahead.submit(plan.image, packed="create" in plan.actions)
-                on_done(plan)
-
-            try:
-                plans = self.plan(planned)
-                if self.stop_reason:
-                    return plans
-                self.secrets = self._checked_before_writing(plans, environ, existing())
-                return self.apply(plans, on_done)
-            finally:
-                self._ahead = None
+        with self._org_secrets_read_ahead() as existing:
+            plans = self.plan(on_done)
+            if self.stop_reason:
+                return plans
+            self.secrets = self._checked_before_writing(plans, environ, existing())
+            return self.apply(plans, on_done)
 
     def _checked_before_writing(
         self, plans: list[ImagePlan], environ: dict[str, str], existing: dict[str, set[int] | None] | None
@@ -593,14 +574,11 @@ class Fleet:
         full_name = f"{self.manifest.owner}/{image.repo_name}"
         assert repo is not None, "a repository is created or read before it is changed"
         if "push" in plan.actions:
-            with self._project(image) as project:
-                if "create" in plan.actions:  # created just now, so empty: the short way
-                    git.first_push(project, repo.clone_url, self.token)
-                else:
-                    assert isinstance(project, Path), "only a new repository's project is packed ahead"
-                    done = push_project(project, repo.clone_url, self.token)
-                    if any("already has history" in line for line in done):
-                        raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
+            with tempfile.TemporaryDirectory(prefix="hub-image-fleet-") as tmp:
+                project = render(self.template, image.answers, Path(tmp))
+                done = push_project(project, repo.clone_url, self.token)
+            if any("already has history" in line for line in done):
+                raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if "configure" in plan.actions:
             wanted = workflow.PushSettings(image.answers["image_name"], image.answers["push_on_pr"])
             new = workflow.edit_text(plan.workflow_text, f"{full_name}:{WORKFLOW_PATH}", wanted)
@@ -610,17 +588,6 @@ class Fleet:
                 )
         plan.status, plan.detail = ("done", plan.describe()) if plan.actions else ("unchanged", "nothing to do")
         return plan
-
-    @contextmanager
-    def _project(self, image: Image):
-        """The project generated for ``image``, removed after: rendered ahead when it could be
-        (for a new repository, as its first commit, packed)."""
-        if self._ahead is not None:
-            with self._ahead.take(image) as project:
-                yield project
-            return
-        with tempfile.TemporaryDirectory() as tmp:
-            yield render(self.template, image.answers, Path(tmp), in_process=True)
 
     def apply(self, plans: list[ImagePlan], on_done: Callable[[ImagePlan], None] = lambda p: None) -> list[ImagePlan]:
         """Apply every plan.  With organisation secrets, every repository is made first,
@@ -759,69 +726,6 @@ class Fleet:
         except Exception as exc:  # noqa: BLE001 - one image's surprise must not stop the others
             plan.status, plan.detail = "failed", f"{verb}: unexpected {type(exc).__name__}: {exc}"
         return plan
-
-
-class _RenderAhead:
-    """Projects rendered ahead of their pushes, in the order their images were planned, by
-    one worker process (its own core and interpreter, so rendering does not hold up the
-    threads that talk to GitHub) or, for a few images, one thread; :meth:`take` waits for
-    one, or renders it here if it was never submitted.  Every project lives in one
-    temporary directory, removed when the run ends."""
-
-    def __init__(self, template: Path, in_process: bool = False):
-        from multiprocessing import get_context
-
-        from . import record
-
-        self.template = template
-        self.source = record.template_source(template)
-        # spawn: a clean interpreter (forking a process with threads can deadlock).
-        self.pool: Executor = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-            if in_process
-            else ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        )
-        self.futures: dict[str, Future] = {}
-        self.tmp = tempfile.TemporaryDirectory(prefix="hub-image-fleet-")
-
-    def __enter__(self) -> _RenderAhead:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.tmp.cleanup()
-
-    def submit(self, image: Image, packed: bool = False) -> None:
-        self.futures[image.repo_name] = self.pool.submit(
-            _render_project, self.template, image.answers, self.tmp.name, self.source, packed
-        )
-
-    @contextmanager
-    def take(self, image: Image):
-        future = self.futures.pop(image.repo_name, None)
-        if future is not None:
-            project = future.result()
-        else:
-            project = _render_project(self.template, image.answers, self.tmp.name, self.source)
-        try:
-            yield project
-        finally:
-            if isinstance(project, Path):
-                shutil.rmtree(project.parent, ignore_errors=True)
-
-
-def _render_project(
-    template: Path, answers: dict[str, Any], tmp: str, source: tuple[str, str | None], packed: bool = False
-) -> Path | git.Commit:
-    """One image's project, rendered in a new directory below ``tmp`` (in the render
-    process); ``packed``: as its first commit instead (the directory is removed)."""
-    project = render(template, answers, Path(tempfile.mkdtemp(dir=tmp)), in_process=True, source=source)
-    if not packed:
-        return project
-    try:
-        return git.pack_first_commit(project)
-    finally:
-        shutil.rmtree(project.parent, ignore_errors=True)
 
 
 def summary(plans: list[ImagePlan]) -> list[dict[str, Any]]:

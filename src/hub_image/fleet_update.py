@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import git, github_api, record
+from . import git, github_api, record, source
 from .errors import HubImageError, SetupError
 from .fleet import NOT_IN_MANIFEST, Fleet, Image, ImagePlan
+from .source import Source
 from .update import Result, update
 
 BRANCH = "hub-image/update"
@@ -30,6 +32,12 @@ WRITES_PER_REPO = 2
 class FleetUpdate:
     fleet: Fleet
     to: str | None = None
+
+    @cached_property
+    def source(self) -> Source:
+        """The fleet's template: the one the operator named (``--template``), or the
+        installed hub-image's; the only one a fleet update runs."""
+        return Source(*record.template_source(self.fleet.template))
 
     def run(self, on_done=lambda plan: None) -> list[ImagePlan]:
         """Check the token (it must be allowed to change workflow files), then update
@@ -60,7 +68,14 @@ class FleetUpdate:
                 raise HubImageError(
                     f"{full_name} has no {record.FILE}; in a clone run: hub-image update --adopt, commit and push it"
                 )
-            result = update(clone, self.to, self._sets(image, clone))
+            recorded = record.read(clone)["template"]
+            if not source.same(recorded, self.source.url):
+                plan.status = "failed"
+                plan.detail = (
+                    f"records template {recorded}, not the fleet's {self.source.url}: update it by hand or fix its {record.FILE}"
+                )
+                return plan
+            result = update(clone, self.to, self._sets(image, clone), self.source)
             if not result.changed:
                 plan.status, plan.detail = "unchanged", f"up to date with the template ({result.new[:12]})"
                 return plan

@@ -107,7 +107,7 @@ def create(output_dir: Path, answers: dict[str, Any], template: Path | None = No
     output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output_dir, prefix=".hub-image-new-") as tmp:
         try:
-            rendered = render(template, answers, Path(tmp), in_process=True)
+            rendered = render(template, answers, Path(tmp))
         except HubImageError:
             raise
         except Exception as exc:  # noqa: BLE001 - cookiecutter's own errors, as one line

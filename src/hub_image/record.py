@@ -8,21 +8,28 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import git
 from .errors import HubImageError
 
 FILE = ".cruft.json"
 
 
 def template_source(template_dir: Path, given: str | None = None) -> tuple[str, str | None]:
-    """(the template as a clonable source, its git commit or None when it is no git
-    checkout).  ``given`` (``gh:org/hub-image``, a URL) is kept as given; a local path
-    is recorded absolute."""
+    """(the template as a clonable source, its git commit or None when unknown).
+
+    ``given`` (``gh:org/hub-image``, a URL) is kept as given; the template inside an
+    installed hub-image is recorded as the source that hub-image was built from (never a
+    path inside the package); any other local path is recorded absolute, as given."""
+    from . import source
+
     template_dir = template_dir.resolve()
-    found = (git.output(template_dir, "rev-parse", "--show-toplevel", "HEAD") or "").splitlines()
-    commit = found[1] if len(found) == 2 and Path(found[0]).resolve() == template_dir else None
-    if given and ("://" in given or given.startswith(("gh:", "gl:", "bb:", "git@"))):
-        return given, commit  # a remote, as given (a local path is recorded absolute)
+    checkout = source.of_checkout(template_dir)
+    commit = checkout.commit if checkout else None
+    if given and not source.is_local(given):
+        return given, commit  # a remote, as given (cookiecutter cloned it: its commit)
+    if checkout is None and template_dir == source.INFO.parent.resolve() / "_template":
+        built = source.installed()  # this package's own template: where it was built from
+        if built is not None:
+            return built.url, built.commit
     return str(template_dir), commit
 
 

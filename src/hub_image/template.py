@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,6 @@ from .errors import TemplateError
 
 #: Where the wheel carries the template (the same files as the repository's root).
 PACKAGED = "_template"
-
-_RENDER_LOCK = threading.Lock()
 
 
 def template_dir(explicit: str | None = None) -> Path:
@@ -47,35 +45,51 @@ def template_defaults(template: Path) -> dict[str, Any]:
     return {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
 
 
-def render(
-    template: Path,
-    answers: dict[str, Any],
-    output_dir: Path,
-    in_process: bool = False,
-    source: tuple[str, str | None] | None = None,
-) -> Path:
-    """Render ``template`` with ``answers`` (no prompts) into ``output_dir``; return the project.
+#: What a template's code (its hooks and Jinja extensions) may see of the environment: no
+#: token, password, cloud key, proxy or git configuration, whatever its name.
+SAFE_VARIABLES = frozenset(
+    {
+        *("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR"),
+        *("TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "COMSPEC", "PATHEXT", "VIRTUAL_ENV"),
+        *("PYTHONDONTWRITEBYTECODE", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONSAFEPATH", "PYTHONPATH"),
+    }
+)
 
-    ``in_process``: ``answers`` are already validated; skip cookiecutter's hook processes
-    and apply the answers here (the fleet renders many repos this way).  ``source``: the
-    template and commit to record, when already known (:func:`record.template_source`)."""
-    from cookiecutter.main import cookiecutter
 
-    with _RENDER_LOCK:  # cookiecutter changes the working directory while it renders
-        project = Path(
-            cookiecutter(
-                str(template),
-                no_input=True,
-                extra_context={k: v for k, v in answers.items() if not k.startswith("_")},
-                output_dir=str(output_dir),
-                accept_hooks=not in_process,
-            )
+def safe_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default: this process's) with only what rendering needs: an allow-list,
+    so a secret under any name stays out of a template's hooks and extensions."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items() if k in SAFE_VARIABLES or k.startswith("LC_")}
+
+
+def render(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
+    """Render ``template`` with ``answers`` (no prompts) into ``output_dir``, as the
+    `cookiecutter` command does (the template's hooks and extension included), in a
+    process of its own whose environment holds no secret (:func:`safe_environment`);
+    return the project.  GitHub setup is never run from here: callers do it after."""
+    import subprocess
+    import sys
+    import tempfile
+
+    output_dir = output_dir.resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    given = {**{k: v for k, v in answers.items() if not k.startswith("_")}, "github_setup": "none"}
+    args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in given.items()]
+    with tempfile.TemporaryDirectory(prefix="hub-image-render-") as tmp:
+        config = Path(tmp) / "cookiecutter.yaml"  # replays and clones stay out of ~
+        config.write_text(f"replay_dir: {Path(tmp) / 'replay'}\ncookiecutters_dir: {Path(tmp) / 'cookiecutters'}\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "cookiecutter", "--no-input", str(template.resolve()), "-o", str(output_dir), *args],
+            capture_output=True,
+            text=True,
+            env={**safe_environment(), "COOKIECUTTER_CONFIG": str(config)},
+            cwd=tmp,
         )
-    if in_process:
-        from . import record
-
-        apply_answers(answers, project)
-        record.write(project, answers, *(source or record.template_source(template)))
+    if done.returncode != 0:
+        ours = [line.removeprefix("error: ") for line in done.stderr.splitlines() if line.startswith("error: ")]
+        raise TemplateError(f"rendering the template failed: {(ours or done.stderr.strip().splitlines() or ['?'])[-1]}")
+    (project,) = [p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
     return project
 
 

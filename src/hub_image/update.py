@@ -10,21 +10,18 @@ cannot be merged is left marked as a conflict.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import git, record
+from . import git, record, source
 from .answers import validate_answers
 from .errors import GitError, HubImageError
-from .template import template_defaults
-
-ABBREVIATIONS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/", "bb:": "https://bitbucket.org/"}
+from .source import Source
+from .template import render, template_defaults
 
 
 @dataclass
@@ -35,18 +32,53 @@ class Result:
     conflicts: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     inferred: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
 
 
-def clone_url(template: str) -> str:
-    for short, long in ABBREVIATIONS.items():
-        if template.startswith(short):
-            return long + template[len(short) :]
-    return template
+def trusted_source(template: str | None = None) -> Source:
+    """The template an update may run: the one named with ``--template`` (at its newest
+    commit), or the installed hub-image's own source at the installed commit."""
+    if template:
+        return Source(template, None)
+    mine = source.installed()
+    if mine is None:
+        raise HubImageError("this hub-image does not know where it was installed from; pass --template SOURCE")
+    return mine
 
 
-def update(project: Path, to: str | None = None, sets: dict[str, str] | None = None) -> Result:
-    """Update ``project`` to the template at ``to`` (default: its newest commit) with the
-    recorded answers changed by ``sets``.  Refuses a dirty working tree."""
+def check_record(recorded: str, trusted: Source, explicit: bool) -> None:
+    """A template runs only from the source the user named (or this hub-image's own):
+    never from one named only by the repository's record, which anyone who can push to
+    the repository can change."""
+    if source.same(recorded, trusted.url):
+        return
+    if explicit:
+        raise HubImageError(
+            f"--template: {trusted.url} is not the template {record.FILE} records ({recorded}); "
+            f"name that one, or fix {record.FILE}'s template if the repo moved"
+        )
+    raise HubImageError(
+        f"{record.FILE} records the template {recorded}, not this hub-image's {trusted.url}; "
+        f"if you trust it, run: hub-image update --template {recorded}"
+    )
+
+
+def fetch(url: str, dest: Path) -> None:
+    """A clone of the template (no work tree), or one line naming the URL and what to do."""
+    try:
+        git.run(dest.parent, "clone", "--quiet", "--no-checkout", source.clone_url(url), str(dest))
+    except GitError as exc:
+        raise HubImageError(
+            f"cannot fetch the template from {url} ({str(exc).split(': ', 1)[-1]}); "
+            "connect to the network (or check the URL) and run again"
+        ) from None
+
+
+def update(project: Path, to: str | None = None, sets: dict[str, str] | None = None, trusted: Source | None = None) -> Result:
+    """Update ``project`` to the template at ``to`` (default: ``trusted``'s commit, else
+    its newest) with the recorded answers changed by ``sets``.  The template is fetched
+    from ``trusted`` (default: this hub-image's own source), which must be the one the
+    repository records.  Refuses a dirty working tree."""
     project = project.resolve()
     _require_clean(project)
     state = record.read(project)
@@ -54,22 +86,30 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
     old_commit = state.get("commit")
     if not old_commit:
         raise HubImageError(
-            f"{record.FILE} records no template commit (it was made from an installed hub-image); run: "
-            "hub-image update --adopt --template SOURCE (the template's git URL or path)"
+            f"{record.FILE} records no template commit (it was made from an older installed hub-image); "
+            "run: hub-image update --adopt --template SOURCE (the template's git URL or path)"
         )
+    explicit = trusted is not None
+    trusted = trusted or trusted_source()
+    check_record(state["template"], trusted, explicit)
     with tempfile.TemporaryDirectory(prefix="hub-image-update-") as tmp_str:
         tmp = Path(tmp_str)
-        source = tmp / "template"
-        git.run(tmp, "clone", "--quiet", "--no-checkout", clone_url(state["template"]), str(source))
-        new_commit = git.output(source, "rev-parse", "--verify", "--quiet", f"{to or 'HEAD'}^{{commit}}")
+        clone = tmp / "template"
+        fetch(trusted.url, clone)
+        new_commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or trusted.commit or 'HEAD'}^{{commit}}")
         if not new_commit:
-            raise HubImageError(f"--to: {to!r} is not a commit, branch or tag of {state['template']}")
-        new_answers = _answers(old_answers, sets or {}, _template_at(source, new_commit, tmp / "new-template"))
+            raise HubImageError(f"--to: {to or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
+        if not git.output(clone, "rev-parse", "--verify", "--quiet", f"{old_commit}^{{commit}}"):
+            raise HubImageError(
+                f"{record.FILE} records the commit {old_commit[:12]}, which {trusted.url} does not have; "
+                f"fix {record.FILE}'s commit, or run: hub-image update --adopt"
+            )
+        new_answers = _answers(old_answers, sets or {}, _template_at(clone, new_commit, tmp / "new-template"))
+        result = Result(old_commit, new_commit, source=state["template"])
         if new_commit == old_commit and new_answers == old_answers:
-            return Result(old_commit, new_commit)
-        old = _render(_template_at(source, old_commit, tmp / "old-template"), old_answers, tmp / "old")
+            return result
+        old = _render(_template_at(clone, old_commit, tmp / "old-template"), old_answers, tmp / "old")
         new = _render(tmp / "new-template", new_answers, tmp / "new")
-        result = Result(old_commit, new_commit)
         patch = _diff(old, new, tmp / "diff")
         if patch:
             _apply(project, old, patch, result)
@@ -82,29 +122,24 @@ def adopt(project: Path, template: str | None = None, to: str | None = None) -> 
     """Record the template and the answers of a repo made before hub-image recorded them:
     the answers are read from its files (what cannot be read keeps the template's
     default), the template at ``to`` (default: its newest commit) becomes its base."""
-    from .template import template_dir
-
     project = project.resolve()
     _require_clean(project)
     if (project / record.FILE).exists() and record.read(project).get("commit"):
         raise HubImageError(f"{project} already records its template ({record.FILE}); run: hub-image update")
-    source, _ = (template, None) if template else record.template_source(template_dir())
+    trusted = trusted_source(template)
     with tempfile.TemporaryDirectory(prefix="hub-image-adopt-") as tmp_str:
         tmp = Path(tmp_str)
         clone = tmp / "template"
-        try:
-            git.run(tmp, "clone", "--quiet", "--no-checkout", clone_url(source), str(clone))
-        except GitError:
-            raise HubImageError(f"--template: cannot clone {source}; give the hub-image template's git URL or path") from None
-        commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or 'HEAD'}^{{commit}}")
+        fetch(trusted.url, clone)
+        commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or trusted.commit or 'HEAD'}^{{commit}}")
         if not commit:
-            raise HubImageError(f"--to: {to!r} is not a commit, branch or tag of {source}")
+            raise HubImageError(f"--to: {to or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
         defaults = template_defaults(_template_at(clone, commit, tmp / "files"))
     inferred = infer_answers(project)
     answers = validate_answers({**defaults, **inferred})
     answers = {k: answers[k] for k in defaults}
-    record.write(project, answers, source, commit)
-    return Result(commit, commit, changed=[record.FILE], inferred=inferred)
+    record.write(project, answers, trusted.url, commit)
+    return Result(commit, commit, changed=[record.FILE], inferred=inferred, source=trusted.url)
 
 
 def infer_answers(project: Path) -> dict[str, Any]:
@@ -179,21 +214,9 @@ def _template_at(source: Path, commit: str, dest: Path) -> Path:
 
 
 def _render(template: Path, answers: dict[str, Any], out: Path) -> Path:
-    """Render ``template`` with ``answers`` by the `cookiecutter` command (the template's own
-    hooks and extension); the project, without its record."""
-    config = out.parent / f"{out.name}-cookiecutter.yaml"
-    config.write_text(f"replay_dir: {out.parent / 'replay'}\ncookiecutters_dir: {out.parent / 'cookiecutters'}\n")
-    args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()]
-    result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(template), "-o", str(out), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COOKIECUTTER_CONFIG": str(config)},
-    )
-    if result.returncode != 0:
-        ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-        raise HubImageError(f"rendering the template failed: {(ours or result.stderr.strip().splitlines() or ['?'])[-1]}")
-    (project,) = [p for p in out.iterdir() if p.is_dir()]
+    """Render ``template`` with ``answers`` as `cookiecutter` does (its own hooks and
+    extension, no secret in their environment); the project, without its record."""
+    project = render(template, answers, out)
     (project / record.FILE).unlink(missing_ok=True)
     return project
 
