@@ -15,6 +15,7 @@ from quay_emulator.server import QuayEmulator
 
 QUAY_TOKEN = "quay-oauth-SENTINEL-5d1e"
 ROBOT = "demo-org+climate_image_builder"
+SCOPES = ("repo:create", "repo:admin", "org:admin")  # without user:admin
 
 
 @pytest.fixture
@@ -80,13 +81,45 @@ def test_running_it_again_changes_nothing_on_quay(run_cookiecutter, env, github,
     assert "done: quay.io: demo-org/climate-image and its robot were ready" in again.stdout
 
 
-def test_an_existing_private_repository_is_adopted_and_made_public(run_cookiecutter, env, github, quay):
+def test_an_existing_private_repository_stays_private_without_consent(run_cookiecutter, env, github, quay, tmp_path):
     quay.add_repo("demo-org", "climate-image", public=False)
     result = generate(run_cookiecutter, env)
+    assert result.returncode == 0  # the project is kept
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "quay.io/demo-org/climate-image is private" in errors[0], result.stderr
+    assert "HUB_IMAGE_QUAY_MAKE_PUBLIC=1" in errors[0] and "Resume with: hub-image github" in result.stderr
+    assert not quay.repos["demo-org/climate-image"].public and quay.writes() == []
+    assert github.repo("demo-org/climate-image") is None
+    assert (tmp_path / "out" / "climate-image" / ".cruft.json").is_file()
+
+
+def test_an_existing_private_repository_is_made_public_with_consent(run_cookiecutter, env, github, quay):
+    quay.add_repo("demo-org", "climate-image", public=False)
+    result = generate(run_cookiecutter, dict(env, HUB_IMAGE_QUAY_MAKE_PUBLIC="1"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert quay.repos["demo-org/climate-image"].public
     assert "POST /api/v1/repository" not in quay.log
     assert "POST /api/v1/repository/demo-org/climate-image/changevisibility" in quay.log
+
+
+def test_a_robot_that_can_write_elsewhere_is_refused_and_its_token_never_used(run_cookiecutter, env, github, quay):
+    robot = quay.add_robot("demo-org", "climate_image_builder", writes=("climate-image", "payroll"))
+    quay.repos["demo-org/climate-image"].public = True
+    result = generate(run_cookiecutter, env)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert f"the robot {robot} exists and can also reach demo-org/payroll" in errors[0]
+    assert quay.robots[robot] not in result.stdout + result.stderr
+    assert github.repo("demo-org/climate-image") is None and quay.writes() == []
+
+
+def test_a_robot_limited_to_this_repository_is_adopted(run_cookiecutter, env, github, quay):
+    robot = quay.add_robot("demo-org", "climate_image_builder", writes=("climate-image",))
+    quay.repos["demo-org/climate-image"].public = True
+    result = generate(run_cookiecutter, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert quay.writes() == []
+    assert github.repo("demo-org/climate-image").secrets == {"QUAY_USERNAME": robot, "QUAY_PASSWORD": quay.robots[robot]}
 
 
 @pytest.mark.parametrize(
@@ -101,8 +134,12 @@ def test_an_existing_private_repository_is_adopted_and_made_public(run_cookiecut
             "quay.io/demo-org/climate-image exists and this Quay token cannot administer it",
         ),
         (lambda q: q.inject("PUT", "/robots/", 503), "creating the robot: the Quay API answered 503; try again later"),
+        (
+            lambda q: (q.add_robot("demo-org", "climate_image_builder"), q.add_token("alice", QUAY_TOKEN, scopes=SCOPES)),
+            "give it the 'user:admin' scope",
+        ),
     ],
-    ids=["bad-token", "no-repo-create", "no-org-admin", "no-namespace", "taken", "quay-down"],
+    ids=["bad-token", "no-repo-create", "no-org-admin", "no-namespace", "taken", "quay-down", "no-user-admin"],
 )
 def test_each_quay_error_is_one_line_keeps_the_project_and_prints_the_resume_command(
     run_cookiecutter, env, github, quay, tmp_path, setup, message
@@ -168,3 +205,22 @@ def test_a_fleet_sets_up_quay_per_image_and_its_plan_shows_it(env, github, quay,
     again = fleet("apply")
     assert again.returncode == 0 and quay.writes() == []
     assert {r["status"] for r in json.loads(again.stdout)["images"]} == {"unchanged"}
+
+
+def test_a_fleet_makes_a_private_repository_public_only_where_the_manifest_consents(env, github, quay, tmp_path):
+    quay.add_repo("demo-org", "climate-image", public=False)
+    quay.add_repo("demo-org", "astro-image", public=False)
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(
+        MANIFEST.replace(
+            "    image_name: demo-org/astro-image\n", "    image_name: demo-org/astro-image\n    quay_make_public: true\n"
+        )
+    )
+    result = subprocess.run(
+        [tool("hub-image"), "fleet", "apply", "--json", str(manifest)], env=env, capture_output=True, text=True, timeout=300
+    )
+    rows = {r["repo"]: r for r in json.loads(result.stdout)["images"]}
+    assert result.returncode == 1 and rows["climate-image"]["status"] == "failed"
+    assert "is private" in rows["climate-image"]["detail"] and "HUB_IMAGE_QUAY_MAKE_PUBLIC=1" in rows["climate-image"]["detail"]
+    assert rows["astro-image"]["status"] == "done"
+    assert quay.repos["demo-org/astro-image"].public and not quay.repos["demo-org/climate-image"].public

@@ -98,7 +98,10 @@ def test_a_copy_updates_from_its_template_repository(copy, github_env, github, h
     # The record names the template repository; this hub-image (a checkout) is another
     # source, so the template is named explicitly: a record alone never picks what runs.
     refused = hub_image("update", str(copy))
-    assert refused.returncode == 1 and f"if you trust it, run: hub-image update --template {github.clone_url(template)}" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and f"if you trust it, run: hub-image update --template {github.clone_url(template)}" in refused.stderr
+    )
     result = hub_image("update", str(copy), "--template", github.clone_url(template))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"template: {github.clone_url(template)}" in result.stdout

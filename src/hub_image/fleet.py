@@ -41,6 +41,9 @@ from .template import render, template_defaults
 #: Cookiecutter answers that make no sense per image in a manifest.
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
 SECRET_WORDS = ("password", "token", "secret", "key")
+#: Manifest keys beside the template's questions (in ``defaults`` or per image): the
+#: consent to make an existing private quay.io repository public.
+IMAGE_OPTIONS = {"quay_make_public": False}
 WORKFLOW_PATH = ".github/workflows/build.yaml"
 #: Images read at once while planning.
 READ_WORKERS = 48
@@ -58,6 +61,7 @@ INTERRUPT_GRACE = 3.0
 class Image:
     answers: dict[str, Any]  # validated, as the template validates them
     line: int
+    quay_make_public: bool = False
 
     @property
     def repo_name(self) -> str:
@@ -140,6 +144,9 @@ def load_manifest(path: Path, template: Path) -> Manifest:
                     f"{where}:{line_of(mapping, key)}: {label}{key}: secrets never go in the manifest; "
                     "export them as environment variables"
                 )
+            elif key in IMAGE_OPTIONS:
+                if not isinstance(mapping[key], bool):
+                    problems.append(f"{where}:{line_of(mapping, key)}: {label}{key}: write true or false without quotes")
             elif key not in known:
                 problems.append(
                     f"{where}:{line_of(mapping, key)}: {label}{key}: not a template variable (one of: {', '.join(sorted(known))})"
@@ -159,7 +166,9 @@ def load_manifest(path: Path, template: Path) -> Manifest:
             continue
         label = f"images[{i}] ({node.get('repo_name', '?')})."
         check_keys(node, label)
-        merged = {**defaults_known, **dict(defaults), **dict(node), "github_owner": owner, "github_setup": "none"}
+        options = {k: bool({**IMAGE_OPTIONS, **dict(defaults), **dict(node)}[k]) for k in IMAGE_OPTIONS}
+        given = {k: v for k, v in {**dict(defaults), **dict(node)}.items() if k not in IMAGE_OPTIONS}
+        merged = {**defaults_known, **given, "github_owner": owner, "github_setup": "none"}
         merged = {k: ("" if v is None else v) for k, v in merged.items()}
         try:
             answers = validate_answers(merged)
@@ -175,7 +184,7 @@ def load_manifest(path: Path, template: Path) -> Manifest:
             )
             continue
         seen[answers["repo_name"].lower()] = line
-        images.append(Image(answers, line))
+        images.append(Image(answers, line, options["quay_make_public"]))
     for key in ("org_secrets",):
         if key in data and not isinstance(data[key], bool):
             problems.append(
@@ -491,7 +500,8 @@ class Fleet:
             from . import quay
 
             namespace, name = quay.split_image(image.answers["image_name"])
-            plan.quay = quay.Quay.from_environment(self.environ).plan(namespace, name, image.repo_name)
+            consent = image.quay_make_public or quay.make_public_consent(self.environ)
+            plan.quay = quay.Quay.from_environment(self.environ).plan(namespace, name, image.repo_name, make_public=consent)
             if plan.quay.changes:
                 plan.actions.insert(0, "quay")
             if any(c.startswith("create robot") for c in plan.quay.changes):

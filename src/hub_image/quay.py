@@ -26,8 +26,15 @@ SCOPES = {
     "repo:create": "create the repository",
     "repo:admin": "grant the robot and set visibility",
     "org:admin": "create the robot",
+    "user:admin": "list what an existing robot may write to",
 }
 TOKEN_VARIABLE = "QUAY_API_TOKEN"
+#: The user's consent to make an existing private repository public.
+MAKE_PUBLIC_VARIABLE = "HUB_IMAGE_QUAY_MAKE_PUBLIC"
+
+
+def make_public_consent(environ: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if environ is None else environ).get(MAKE_PUBLIC_VARIABLE, "") in ("1", "true", "yes")
 
 
 def api_token(environ: Mapping[str, str] | None = None) -> str | None:
@@ -92,8 +99,10 @@ class Quay:
             raise SetupError(f"{step}: the Quay API answered {answer.status_code}; try again later")
         return answer
 
-    def plan(self, namespace: str, name: str, repo_name: str, public: bool = True) -> QuayPlan:
-        """Read what exists; say what :meth:`apply` will change."""
+    def plan(self, namespace: str, name: str, repo_name: str, public: bool = True, make_public: bool = False) -> QuayPlan:
+        """Read what exists; say what :meth:`apply` will change.  Nothing is widened
+        unasked: an existing private repository is made public only with ``make_public``,
+        and an existing robot is adopted only when it may write to this repository alone."""
         plan = QuayPlan(namespace, name, f"{namespace}+{robot_shortname(repo_name)}")
         org = self._call("GET", f"/organization/{namespace}", "reading the Quay organisation")
         if org.status_code == 404:
@@ -110,6 +119,11 @@ class Quay:
             plan.changes.append(f"create quay.io repository {namespace}/{name} ({'public' if public else 'private'})")
         elif repo.status_code == 200:
             if public and not repo.json().get("is_public"):
+                if not make_public:
+                    raise SetupError(
+                        f"image_name: quay.io/{namespace}/{name} is private, and hub-image makes nothing public unasked; "
+                        f"make it public on quay.io, or consent with {MAKE_PUBLIC_VARIABLE}=1"
+                    )
                 plan.changes.append(f"make quay.io/{namespace}/{name} public (the hub pulls it without credentials)")
         else:
             raise SetupError(f"reading the Quay repository: {self._message(repo)}")
@@ -117,6 +131,7 @@ class Quay:
             "GET", f"/organization/{namespace}/robots/{plan.robot.split('+', 1)[1]}", "reading the robot", "org:admin"
         )
         if robot.status_code == 200:
+            self._check_robot_scope(plan, name)
             plan.token = robot.json().get("token") or ""
             if not plan.token:
                 raise SetupError(
@@ -196,6 +211,22 @@ class Quay:
                 )
         return plan
 
+    def _check_robot_scope(self, plan: QuayPlan, name: str) -> None:
+        """An existing robot is adopted only when Quay lists read or write on this
+        repository alone: its token must not open any other repository."""
+        namespace, short = plan.robot.split("+", 1)
+        listed = self._call(
+            "GET", f"/organization/{namespace}/robots/{short}/permissions", "reading the robot's permissions", "user:admin"
+        )
+        self._expect(listed, 200, "reading the robot's permissions")
+        held = [(p["repository"]["name"], p["role"]) for p in listed.json().get("permissions", [])]
+        wider = sorted({f"{namespace}/{repo}" for repo, role in held if repo != name or role not in ("read", "write")})
+        if wider:
+            raise SetupError(
+                f"the robot {plan.robot} exists and can also reach {', '.join(wider)}; hub-image adopts only a robot "
+                f"limited to {namespace}/{name}: remove its other permissions on quay.io, or delete the robot"
+            )
+
     @staticmethod
     def _message(answer: requests.Response) -> str:
         try:
@@ -222,5 +253,5 @@ def robot_credentials(
     was done)."""
     quay = Quay.from_environment(environ)
     namespace, name = split_image(image_name)
-    plan = quay.apply(quay.plan(namespace, name, repo_name), description)
+    plan = quay.apply(quay.plan(namespace, name, repo_name, make_public=make_public_consent(environ)), description)
     return plan.secrets, plan.changes

@@ -33,11 +33,18 @@ OPERATIONS = [
     ("get", "/v1/organization/<orgname>", "endpoints/api/organization.py"),
     ("get", "/v1/organization/<orgname>/robots/<robot_shortname>", "endpoints/api/robot.py"),
     ("put", "/v1/organization/<orgname>/robots/<robot_shortname>", "endpoints/api/robot.py"),
+    ("get", "/v1/organization/<orgname>/robots/<robot_shortname>/permissions", "endpoints/api/robot.py"),
     ("get", "/v1/repository/<apirepopath:repository>/permissions/user/<username>", "endpoints/api/permission.py"),
     ("put", "/v1/repository/<apirepopath:repository>/permissions/user/<username>", "endpoints/api/permission.py"),
 ]
 #: The decorators that imply a scope (endpoints/api/__init__.py).
-REPO_DECORATORS = {"require_repo_read": "READ_REPO", "require_repo_write": "WRITE_REPO", "require_repo_admin": "ADMIN_REPO"}
+REPO_DECORATORS = {
+    "require_repo_read": "READ_REPO",
+    "require_repo_write": "WRITE_REPO",
+    "require_repo_admin": "ADMIN_REPO",
+    # require_user_admin = require_user_permission(UserAdminPermission, scopes.ADMIN_USER)
+    "require_user_admin": "ADMIN_USER",
+}
 #: What hub-image reads from each answer (Quay declares no response schema).
 RESPONSES = {
     "post /v1/repository": {"201": ["namespace", "name", "kind"]},  # RepositoryList.post's return
@@ -46,6 +53,9 @@ RESPONSES = {
     "get /v1/organization/{orgname}": {"200": ["name"]},
     "get /v1/organization/{orgname}/robots/{robot_shortname}": {"200": ["name", "token"]},  # robot.to_dict(include_token)
     "put /v1/organization/{orgname}/robots/{robot_shortname}": {"201": ["name", "token"]},
+    # OrgRobotPermissions.get's return: {"permissions": [Permission.to_dict()]}, each
+    # {"repository": {"name", "is_public"}, "role"} (robot_models_interface.py)
+    "get /v1/organization/{orgname}/robots/{robot_shortname}/permissions": {"200": ["permissions"]},
     "get /v1/repository/{repository}/permissions/user/{username}": {"200": ["role", "name"]},  # perm.to_dict()
     "put /v1/repository/{repository}/permissions/user/{username}": {"200": ["role", "name"]},
 }

@@ -60,7 +60,9 @@ class QuayEmulator(Served):
         self.faults: list[list] = []  # [method, regex, status, times]
 
     # --- set-up ---
-    def add_token(self, user: str, token: str, scopes: tuple[str, ...] = ("repo:create", "repo:admin", "org:admin")) -> None:
+    def add_token(
+        self, user: str, token: str, scopes: tuple[str, ...] = ("repo:create", "repo:admin", "org:admin", "user:admin")
+    ) -> None:
         self.tokens[token] = (user, set(scopes))
 
     def add_org(self, name: str, admins: list[str]) -> None:
@@ -70,6 +72,14 @@ class QuayEmulator(Served):
         repo = QuayRepo(namespace, name, public, "")
         self.repos[f"{namespace}/{name}"] = repo
         return repo
+
+    def add_robot(self, org: str, short: str, writes: tuple[str, ...] = (), role: str = "write") -> str:
+        """A robot that exists already, with ``role`` on the named repositories of ``org``."""
+        name = f"{org}+{short}"
+        self.robots[name] = secrets.token_hex(32).upper()
+        for repo in writes:
+            (self.repos.get(f"{org}/{repo}") or self.add_repo(org, repo)).permissions[name] = role
+        return name
 
     def inject(self, method: str, path: str, status: int, times: int = 1) -> None:
         self.faults.append([method.upper(), re.compile(path), status, times])
@@ -200,6 +210,18 @@ class _Handler(BaseHTTPRequestHandler):
             if p["orgname"] not in emu.orgs:
                 return _error(404, "not_found", "Not Found")
             return 200, {"name": p["orgname"], "is_admin": user in emu.orgs[p["orgname"]]}
+        if key.endswith("/robots/{robot_shortname}/permissions"):
+            if p["orgname"] not in emu.orgs or not admin_of(p["orgname"]):
+                return _error(403, "insufficient_scope", "Unauthorized")
+            name = f"{p['orgname']}+{p['robot_shortname']}"
+            if name not in emu.robots:
+                return _error(400, "invalid_request", "Could not find robot with specified username")
+            held = [r for r in emu.repos.values() if name in r.permissions]
+            return 200, {
+                "permissions": [
+                    {"repository": {"name": r.name, "is_public": r.public}, "role": r.permissions[name]} for r in held
+                ]
+            }
         if key.endswith("/robots/{robot_shortname}"):
             if p["orgname"] not in emu.orgs or not admin_of(p["orgname"]):
                 return _error(403, "insufficient_scope", "Unauthorized")
