@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from conftest import TEMPLATE, by_repo, fleet_runner, tool
 
@@ -359,3 +361,11 @@ def test_the_example_fleet_repository_is_valid(fleet, github):
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_example_fleet_workflow_runs_only_a_pinned_template():
+    # The job that holds the organisation-admin token installs the template: never from a
+    # branch, whose next push would run with that token.
+    workflow = YAML(typ="safe").load((TEMPLATE / "examples/fleet/.github/workflows/fleet.yaml").read_text())
+    (checkout,) = [s for s in workflow["jobs"]["apply"]["steps"] if s.get("with", {}).get("path") == "hub-image"]
+    assert re.fullmatch(r"[0-9a-f]{40}", str(checkout["with"]["ref"]))

@@ -103,7 +103,7 @@ def test_a_hand_edited_pin_is_refused_and_nothing_changes(run_cookiecutter, hub_
 # --- the weekly check in the generated repo ---------------------------------------------------
 
 
-def _run_check(project: Path, hub_url: str, tmp_path: Path, open_issue: str = "") -> list[list[str]]:
+def _run_check(project: Path, hub_url: str, tmp_path: Path, open_issue: str = "", status: int = 0) -> list[list[str]]:
     """Run the workflow's script as the runner would, with `gh` recording what it is asked."""
     workflow = YAML(typ="safe").load((project / ".github/workflows/hub-version.yaml").read_text())
     job = workflow["jobs"]["check"]
@@ -128,7 +128,9 @@ def _run_check(project: Path, hub_url: str, tmp_path: Path, open_issue: str = ""
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
     result = subprocess.run(["bash", "-e", "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == status, result.stderr
+    if status:
+        assert result.stderr.strip() == f"The hub at {hub_url} did not answer a version at /hub/api/; nothing was changed."
     return [json.loads(line) for line in calls.read_text().splitlines()]
 
 
@@ -148,3 +150,15 @@ def test_the_weekly_check_opens_updates_and_closes_one_issue(run_cookiecutter, t
     assert [c[:3] for c in closed[1:]] == [["issue", "close", "12"]]
     quiet = _run_check(project, hub["url"], tmp_path)
     assert [c[:2] for c in quiet] == [["issue", "list"]]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["[6.1.1](https://evil.example)", "6.1.1`; rm -rf ~`", "6.1.1\n::set-output name=x::y", "", "6", "6.1.1-beta", ["6.1.1"]],
+    ids=["markdown", "backticks", "newline", "empty", "major-only", "suffix", "a-list"],
+)
+def test_a_hub_that_does_not_answer_a_version_writes_no_issue(run_cookiecutter, tmp_path, hub, answer):
+    project = _generate(run_cookiecutter, tmp_path)
+    hub["version"] = answer
+    calls = _run_check(project, hub["url"], tmp_path, open_issue="12", status=1)
+    assert calls == []  # gh was never run: no issue listed, opened, edited or closed
