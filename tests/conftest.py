@@ -100,6 +100,21 @@ def template_commit(dest: Path, author: str = "GitHub", message: str = "Initial 
     return dest
 
 
+def recording_template(dest: Path, records: Path) -> Path:
+    """A template whose pre-generation hook writes down its whole environment, one file
+    per run, in ``records``."""
+    template = template_commit(dest, author="t", message="v1")
+    records.mkdir(exist_ok=True)
+    (template / "hooks" / "pre_gen_project.py").write_text(
+        "import json, os\n"
+        f"with open(os.path.join({str(records)!r}, str(os.getpid())), 'w') as out:\n"
+        "    json.dump(dict(os.environ), out)\n"
+    )
+    git(template, "add", "-A")
+    git(template, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "records its environment")
+    return template
+
+
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A fresh repository made from the template's files, as GitHub makes it: one commit

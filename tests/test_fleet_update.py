@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, by_repo, fleet_runner, git, template_commit
+from conftest import TOKEN, by_repo, fleet_runner, git, recording_template, template_commit
 from test_update import COMMENT, second_commit
 
 MANIFEST = """\
@@ -165,3 +165,29 @@ def test_github_refuses_a_workflow_change_pushed_without_the_workflow_scope(flee
         text=True,
     )
     assert pushed.returncode != 0 and "without `workflow` scope" in pushed.stderr
+
+
+def test_fleet_update_never_runs_a_template_named_only_by_a_repositorys_record(fleet, github, template_repo, tmp_path):
+    # A collaborator of one image repository points its record at a template of their own.
+    records = tmp_path / "hostile-records"
+    hostile = recording_template(tmp_path / "hostile", records)
+    hostile_commit = git(hostile, "rev-parse", "HEAD").strip()
+
+    def point_at_hostile(work: Path) -> None:
+        state = json.loads((work / ".cruft.json").read_text())
+        state["template"], state["commit"] = str(hostile), hostile_commit
+        (work / ".cruft.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    admin_edits(github, tmp_path, "astro-hub-image", point_at_hostile)
+    second_commit(template_repo)
+    result = fleet("update", "--json")
+    assert result.returncode == 1
+    rows = by_repo(result)
+    assert not records.exists() or not any(records.iterdir()), "the hostile template ran"
+    assert rows["astro-hub-image"]["status"] == "failed"
+    assert rows["astro-hub-image"]["detail"] == (
+        f"records template {hostile}, not the fleet's {template_repo}: update it by hand or fix its .cruft.json"
+    )
+    assert github.repo("demo-org/astro-hub-image").pulls == []
+    assert rows["climate-hub-image"]["status"] == "done"  # the others go on
+    assert len(github.repo("demo-org/climate-hub-image").pulls) == 1
