@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, tool, tracked_template_files, tree
+from conftest import TEMPLATE, git, template_commit, tool, tree
 
 QUESTIONS = {  # the start of each prompt, by answer
     "repo_name": "GitHub repository name",
@@ -111,16 +110,21 @@ def test_a_bad_answer_without_input_is_one_line_and_makes_nothing(tmp_path, args
     assert not (tmp_path / "made").exists() or not any((tmp_path / "made").iterdir())
 
 
+#: The template repository a wheel is built from (its origin, with a token that must
+#: never reach the wheel), and what the wheel records of it.
+ORIGIN = "https://x-access-token:ghp_SECRET-never-recorded@github.com/acme/hub-image.git"
+RECORDED = "https://github.com/acme/hub-image.git"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    """This project built as a wheel, and unpacked: what `pip install` puts in site-packages."""
+    """This project built as a wheel from a git checkout, and unpacked: what `pip install`
+    puts in site-packages."""
     out = tmp_path_factory.mktemp("wheel")
     # Built from a copy of the repository's files: a build in place would leave build/
     # behind, and a later build would carry files deleted since.
-    source = out / "source"
-    for rel in tracked_template_files():
-        (source / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / rel, source / rel)
+    source = template_commit(out / "source")
+    git(source, "remote", "add", "origin", ORIGIN)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
         check=True,
@@ -131,6 +135,12 @@ def wheel(tmp_path_factory) -> Path:
     site = out / "site-packages"
     zipfile.ZipFile(built).extractall(site)
     return site
+
+
+def test_a_wheel_built_from_a_checkout_records_its_origin_and_commit_without_credentials(wheel):
+    commit = git(wheel.parent / "source", "rev-parse", "HEAD").strip()
+    assert json.loads((wheel / "hub_image" / "_source.json").read_text()) == {"url": RECORDED, "commit": commit}
+    assert b"ghp_SECRET" not in b"".join(p.read_bytes() for p in wheel.rglob("*") if p.is_file())
 
 
 def test_the_wheel_carries_the_template_as_the_repository_has_it(wheel):
@@ -177,12 +187,17 @@ def test_an_installed_hub_image_renders_its_own_template_byte_for_byte(wheel, tm
     assert result.returncode == 0, result.stderr
     assert run_cookiecutter(dict(a.split("=", 1) for a in answers)).returncode == 0
     installed, checkout = tree(tmp_path / "installed" / "my-hub-image"), tree(tmp_path / "out" / "my-hub-image")
-    # The record names the template each was made from: the installed copy (no git commit) or this checkout.
+    # The record names the template each was made from: the source the installed copy was
+    # built from, or this checkout; the README says how to install that hub-image.
+    commit = git(wheel.parent / "source", "rev-parse", "HEAD").strip()
     record = json.loads(installed.pop(".cruft.json"))
-    assert record["template"] == str(wheel / "hub_image" / "_template") and record["commit"] is None
+    assert (record["template"], record["commit"]) == (RECORDED, commit)
     assert json.loads(checkout.pop(".cruft.json"))["context"] == {
         "cookiecutter": {**record["context"]["cookiecutter"], "_template": str(TEMPLATE), "_commit": checkout_commit()}
     }
+    ours, theirs = f"pip install git+{RECORDED}@{commit}\n".encode(), f"pip install {TEMPLATE}\n".encode()
+    assert ours in installed["README.md"] and theirs in checkout["README.md"]
+    installed["README.md"] = installed["README.md"].replace(ours, theirs)
     assert installed == checkout
 
 

@@ -69,6 +69,11 @@ def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, g
     ours, theirs = json.loads(pushed.pop(".cruft.json")), json.loads(expected.pop(".cruft.json"))
     assert ours["template"] == github.clone_url(template) and ours["commit"] == head
     assert answers_of(ours) == answers_of(theirs)
+    # Its README installs the hub-image of that repository and commit (cookiecutter's
+    # render, from a local checkout, names that checkout).
+    line = f"pip install git+{github.clone_url(template)}@{head}\n".encode()
+    assert line in pushed["README.md"]
+    pushed["README.md"] = pushed["README.md"].replace(line, f"pip install {TEMPLATE}\n".encode())
     assert pushed == expected
     # The setup commit only deleted files under .github/workflows/ (GITHUB_TOKEN can do no more).
     changes = git(copy, "diff", "--name-status", "HEAD~1", "HEAD", "--", ".github/workflows").split("\n")

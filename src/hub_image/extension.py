@@ -137,9 +137,20 @@ class HubImageExtension(Extension):
         environment.filters["project_dir"] = self._checked_project_dir()
         environment.filters["hub_config"] = hubconfig.markdown
         environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
+        environment.filters["install_line"] = self._install_line
         if environment.bytecode_cache is None:
             environment.bytecode_cache = SHARED_BYTECODE
             environment.compile = _shared_compile(environment, self.template_dir)
+
+    def _install_line(self, given: str) -> str:
+        """The ``pip install`` line of the hub-image this template is (``given``: the
+        template as cookiecutter was given it), as its .cruft.json will record it."""
+        from . import record
+        from .source import Source
+
+        if self.template_dir is None:
+            return "pip install hub-image"
+        return Source(*record.template_source(self.template_dir, given or None)).pip_line()
 
     def _checked_project_dir(self):
         """The project directory's name; before it is made, every answer, the packages

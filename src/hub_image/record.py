@@ -19,8 +19,13 @@ def template_source(template_dir: Path, given: str | None = None) -> tuple[str, 
     ``given`` (``gh:org/hub-image``, a URL) is kept as given; the template inside an
     installed hub-image is recorded as the source that hub-image was built from (never a
     path inside the package); any other local path is recorded absolute, as given."""
+    import os
+
     from . import source
 
+    told = os.environ.get(source.RENDER_SOURCE)
+    if told:  # hub-image renders a template whose source it knows (template.render)
+        return told, os.environ.get(source.RENDER_COMMIT) or None
     template_dir = template_dir.resolve()
     checkout = source.of_checkout(template_dir)
     commit = checkout.commit if checkout else None

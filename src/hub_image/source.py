@@ -19,6 +19,10 @@ from . import git
 
 #: Written into the wheel by setup.py, beside this module.
 INFO = Path(__file__).with_name("_source.json")
+#: How hub-image tells a template it renders where that template came from (a copy in a
+#: temporary directory cannot tell): its hooks record it, its README names it.
+RENDER_SOURCE = "HUB_IMAGE_RENDER_SOURCE"
+RENDER_COMMIT = "HUB_IMAGE_RENDER_COMMIT"
 ABBREVIATIONS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/", "bb:": "https://bitbucket.org/"}
 
 

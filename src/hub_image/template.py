@@ -7,9 +7,12 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError
+
+if TYPE_CHECKING:
+    from .source import Source
 
 #: Where the wheel carries the template (the same files as the repository's root).
 PACKAGED = "_template"
@@ -63,15 +66,21 @@ def safe_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
     return {k: v for k, v in environ.items() if k in SAFE_VARIABLES or k.startswith("LC_")}
 
 
-def render(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
+def render(template: Path, answers: dict[str, Any], output_dir: Path, source: Source | None = None) -> Path:
     """Render ``template`` with ``answers`` (no prompts) into ``output_dir``, as the
     `cookiecutter` command does (the template's hooks and extension included), in a
     process of its own whose environment holds no secret (:func:`safe_environment`);
-    return the project.  GitHub setup is never run from here: callers do it after."""
+    return the project.  ``source``: where the template came from, recorded in
+    .cruft.json and named in the README (default: what ``template`` itself shows).
+    GitHub setup is never run from here: callers do it after."""
     import subprocess
     import sys
     import tempfile
 
+    from . import record
+    from .source import RENDER_COMMIT, RENDER_SOURCE, Source
+
+    source = source or Source(*record.template_source(template))
     output_dir = output_dir.resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     given = {**{k: v for k, v in answers.items() if not k.startswith("_")}, "github_setup": "none"}
@@ -83,7 +92,12 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
             [sys.executable, "-m", "cookiecutter", "--no-input", str(template.resolve()), "-o", str(output_dir), *args],
             capture_output=True,
             text=True,
-            env={**safe_environment(), "COOKIECUTTER_CONFIG": str(config)},
+            env={
+                **safe_environment(),
+                "COOKIECUTTER_CONFIG": str(config),
+                RENDER_SOURCE: source.url,
+                RENDER_COMMIT: source.commit or "",
+            },
             cwd=tmp,
         )
     if done.returncode != 0:

@@ -12,6 +12,7 @@ from typing import Any
 from . import git, record
 from .answers import validate_answers
 from .errors import AnswerError, HubImageError, TemplateError
+from .source import Source
 from .template import files, render, template_defaults
 
 WORKFLOWS = Path(".github") / "workflows"
@@ -88,7 +89,7 @@ def setup_template_copy(
     bot = git.ACTIONS_BOT
     tracked = set(git.run(checkout, "ls-files", "-z", identity=bot).split("\0")) - {""}
     with tempfile.TemporaryDirectory() as tmp:
-        project = render(checkout, answers, Path(tmp))
+        project = render(checkout, answers, Path(tmp), Source(*origin) if origin else None)
         wanted = files(project)
         wanted.pop(record.FILE, None)  # it names this checkout: the record is the template's, below
     if origin is not None:

@@ -108,8 +108,11 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
         result = Result(old_commit, new_commit, source=state["template"])
         if new_commit == old_commit and new_answers == old_answers:
             return result
-        old = _render(_template_at(clone, old_commit, tmp / "old-template"), old_answers, tmp / "old")
-        new = _render(tmp / "new-template", new_answers, tmp / "new")
+        recorded = state["template"]
+        old = _render(
+            _template_at(clone, old_commit, tmp / "old-template"), old_answers, tmp / "old", Source(recorded, old_commit)
+        )
+        new = _render(tmp / "new-template", new_answers, tmp / "new", Source(recorded, new_commit))
         patch = _diff(old, new, tmp / "diff")
         if patch:
             _apply(project, old, patch, result)
@@ -213,10 +216,11 @@ def _template_at(source: Path, commit: str, dest: Path) -> Path:
     return dest
 
 
-def _render(template: Path, answers: dict[str, Any], out: Path) -> Path:
-    """Render ``template`` with ``answers`` as `cookiecutter` does (its own hooks and
-    extension, no secret in their environment); the project, without its record."""
-    project = render(template, answers, out)
+def _render(template: Path, answers: dict[str, Any], out: Path, origin: Source) -> Path:
+    """Render ``template`` (a copy of ``origin``) with ``answers`` as `cookiecutter` does
+    (its own hooks and extension, no secret in their environment); the project, without
+    its record."""
+    project = render(template, answers, out, origin)
     (project / record.FILE).unlink(missing_ok=True)
     return project
 
