@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, by_repo, fleet_runner, git, template_commit, tool, tree
+from conftest import TEMPLATE, by_repo, git, template_commit, tool, tree
 from test_update import COMMENT, second_commit
 
 
@@ -132,4 +132,3 @@ def test_a_fleet_run_by_an_installed_hub_image_records_its_source(served, tmp_pa
     state = json.loads((clone / ".cruft.json").read_text())
     assert (state["template"], state["commit"]) == (url, a)
     no_local_paths(clone, tmp_path, TEMPLATE, site)
-    assert fleet_runner  # the same runner shape as the other fleet tests, here with the installed package
