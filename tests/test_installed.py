@@ -9,9 +9,12 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from conftest import TEMPLATE, by_repo, git, template_commit, tool, tree
 from test_update import COMMENT, second_commit
@@ -132,3 +135,36 @@ def test_a_fleet_run_by_an_installed_hub_image_records_its_source(served, tmp_pa
     state = json.loads((clone / ".cruft.json").read_text())
     assert (state["template"], state["commit"]) == (url, a)
     no_local_paths(clone, tmp_path, TEMPLATE, site)
+
+
+def test_a_release_build_from_a_tag_passes_the_release_workflows_own_check(tmp_path):
+    """The release workflow's steps, run as its runner runs them: the sdist and the wheel
+    built from a tagged checkout of this repository, and the workflow's check script."""
+    workflow = YAML(typ="safe").load((TEMPLATE / ".github/workflows/release.yaml").read_text())
+    steps = {s["name"]: s for s in workflow["jobs"]["build"]["steps"]}
+    assert steps["Check out the tag, with the history the version is read from"]["with"]["fetch-depth"] == 0
+    build = steps["Build the sdist, and the wheel from it"]["run"]
+    assert "python -m build\n" in build
+    check = steps["Check that the wheel carries the template, its source and its commit"]["run"]
+    script = check.split("<<'PY'\n", 1)[1].rsplit("PY\n", 1)[0]
+    checkout = template_commit(tmp_path / "hub-image", author="t", message="release")
+    git(checkout, "remote", "add", "origin", "https://github.com/acme/hub-image")
+    git(checkout, "tag", "v1.2.0")
+    subprocess.run([sys.executable, "-m", "build", "--no-isolation"], cwd=checkout, check=True, capture_output=True, timeout=300)
+    (wheel,) = (checkout / "dist").glob("hub_image-1.2.0-*.whl")
+    site = tmp_path / "site-packages"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "PYTHONSAFEPATH": "1",
+        "EXPECTED_URL": "https://github.com/acme/hub-image",
+        "GITHUB_SHA": git(checkout, "rev-parse", "HEAD").strip(),
+        "GITHUB_REF_NAME": "v1.2.0",
+    }
+    done = subprocess.run([sys.executable, "-"], input=script, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"hub-image 1.2.0 from https://github.com/acme/hub-image at {env['GITHUB_SHA']}"
+    # The wheel was built from the sdist, which carried the record (no git there).
+    with tarfile.open(next((checkout / "dist").glob("*.tar.gz"))) as sdist:
+        assert "hub_image-1.2.0/src/hub_image/_source.json" in sdist.getnames()
