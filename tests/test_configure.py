@@ -201,7 +201,7 @@ def test_configure_rejects_bad_options_and_leaves_the_file(project, hub_image, a
 def test_configure_in_a_directory_without_workflow_says_so(tmp_path, hub_image):
     result = hub_image("configure", str(tmp_path), "--image-name", "a/b")
     assert result.returncode != 0
-    assert "no .github/workflows/build.yaml here" in result.stderr
+    assert "none here does (no workflow in .github/workflows builds an image); nothing was changed" in result.stderr
 
 
 def test_configure_on_another_registry_accepts_its_host_prefix(run_cookiecutter, hub_image, tmp_path):

@@ -77,7 +77,11 @@ def test_setup_workflow_turns_a_copy_into_the_generated_repo(copy, github_env, g
     assert pushed == expected
     # The setup commit only deleted files under .github/workflows/ (GITHUB_TOKEN can do no more).
     changes = git(copy, "diff", "--name-status", "HEAD~1", "HEAD", "--", ".github/workflows").split("\n")
-    assert [c for c in changes if c] == ["D\t.github/workflows/ci.yaml", "D\t.github/workflows/release.yaml", "D\t.github/workflows/setup.yaml"]
+    assert [c for c in changes if c] == [
+        "D\t.github/workflows/ci.yaml",
+        "D\t.github/workflows/release.yaml",
+        "D\t.github/workflows/setup.yaml",
+    ]
     assert "ghs_workflowtoken" not in (copy / ".git" / "config").read_text()
 
 

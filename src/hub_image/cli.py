@@ -75,6 +75,9 @@ def configure(
         source = f" (the hub at {hub_url} runs {version})" if hub_url else ""
         click.echo(f"{repo}: JupyterHub {old}.x -> {new}.x{source}: {', '.join(changed) if changed else 'unchanged'}")
     asked = image_name is not None or clear_image_name or push_on_pr is not None
+    chosen = workflow.locate(path)[1]
+    if chosen:
+        click.echo(f"note: {chosen}")
     wf, change = workflow.configure_from_options(path, image_name, clear_image_name, push_on_pr)
     events, warnings = workflow.describe(change.after, wf.repo_dir_name)
     click.echo(f"{wf.path}: {('updated' if change.changed else 'unchanged') if asked else 'current settings'}")
@@ -244,10 +247,14 @@ def update(path: str, ref: str | None, sets: tuple[str, ...], adopt: bool, templ
     from . import update as update_mod
 
     if adopt:
-        adopted = update_mod.adopt(Path(path), template, ref)
+        from .adopt import adopt as adopt_repo
+
+        adopted = adopt_repo(Path(path), template, ref)
         click.echo(f"{path}: recorded the template {adopted.source} at {adopted.new[:12]} and the answers it shows:")
         for key, value in adopted.inferred.items():
             click.echo(f"  {key}: {value}")
+        for note in adopted.notes:
+            click.echo(f"note: {note}")
         click.echo(
             "Other answers keep the template's defaults; check .cruft.json, commit it, and from now on run hub-image update."
         )

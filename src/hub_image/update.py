@@ -33,6 +33,7 @@ class Result:
     rejected: list[str] = field(default_factory=list)
     inferred: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def trusted_source(template: str | None = None) -> Source:
@@ -80,7 +81,7 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
     from ``trusted`` (default: this hub-image's own source), which must be the one the
     repository records.  Refuses a dirty working tree."""
     project = project.resolve()
-    _require_clean(project)
+    require_clean(project)
     state = record.read(project)
     old_answers = record.answers(state)
     old_commit = state.get("commit")
@@ -121,75 +122,7 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
         return result
 
 
-def adopt(project: Path, template: str | None = None, to: str | None = None) -> Result:
-    """Record the template and the answers of a repo made before hub-image recorded them:
-    the answers are read from its files (what cannot be read keeps the template's
-    default), the template at ``to`` (default: its newest commit) becomes its base."""
-    project = project.resolve()
-    _require_clean(project)
-    if (project / record.FILE).exists() and record.read(project).get("commit"):
-        raise HubImageError(f"{project} already records its template ({record.FILE}); run: hub-image update")
-    trusted = trusted_source(template)
-    with tempfile.TemporaryDirectory(prefix="hub-image-adopt-") as tmp_str:
-        tmp = Path(tmp_str)
-        clone = tmp / "template"
-        fetch(trusted.url, clone)
-        commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or trusted.commit or 'HEAD'}^{{commit}}")
-        if not commit:
-            raise HubImageError(f"--to: {to or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
-        defaults = template_defaults(_template_at(clone, commit, tmp / "files"))
-    inferred = infer_answers(project)
-    answers = validate_answers({**defaults, **inferred})
-    answers = {k: answers[k] for k in defaults}
-    record.write(project, answers, trusted.url, commit)
-    return Result(commit, commit, changed=[record.FILE], inferred=inferred, source=trusted.url)
-
-
-def infer_answers(project: Path) -> dict[str, Any]:
-    """The answers a repo's files show: registry, image name and pushes (the build
-    workflow), flavour, base image, Python and JupyterHub versions, and owner and name
-    (origin, else the directory)."""
-    import re
-
-    from . import hubversion, registries, workflow
-
-    found: dict[str, Any] = {"repo_name": project.name}
-    origin = git.origin_url(project)
-    parsed = git.parse_remote(origin) if origin else None
-    if parsed:
-        found["github_owner"], found["repo_name"] = parsed[1], parsed[2]
-    wf = workflow.read(project)
-    found["registry"] = registries.choice_for_host(wf.registry)
-    if not registries.get(found["registry"]).host:
-        found["registry_host"] = wf.registry
-    if wf.image_name and not wf.image_is_expression:
-        found["image_name"] = wf.image_name
-        found["push_on_pr"] = wf.state == workflow.MAIN_AND_PRS
-    dockerfile, environment = project / "Dockerfile", project / "environment.yml"
-    if dockerfile.is_file() and not environment.is_file():
-        found["image_kind"] = "Dockerfile"
-        base = re.search(r"^FROM\s+(\S+)", dockerfile.read_text(), re.M)
-        if base:
-            found["base_image"] = base.group(1)
-    elif environment.is_file():
-        found["image_kind"] = "environment.yml"
-        python = re.search(r"^\s*-\s*python\s*=\s*(\d+\.\d+)", environment.read_text(), re.M)
-        if python:
-            found["python_version"] = python.group(1)
-    try:
-        found["jupyterhub_version"] = hubversion.current_series(project)
-    except HubImageError:
-        for path in (environment, dockerfile):
-            pin = (
-                re.search(r"jupyterhub(?:-singleuser)?\s*(?:>=|==|=)\s*(\d+\.\d+)", path.read_text()) if path.is_file() else None
-            )
-            if pin:
-                found["jupyterhub_version"] = pin.group(1)
-                break
-    return found
-
-
-def _require_clean(project: Path) -> None:
+def require_clean(project: Path) -> None:
     top = git.output(project, "rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != project:
         raise HubImageError(f"{project} is not the root of a git repository; run it in the image repo's root")

@@ -50,16 +50,83 @@ class PushSettings:
 
 def find_workflow(path: str | os.PathLike) -> Path:
     """A repo directory or a workflow file → the workflow file to edit."""
+    return locate(path)[0]
+
+
+def locate(path: str | os.PathLike) -> tuple[Path, str]:
+    """The build workflow of a repo directory (or the workflow file given), and a note
+    when it was chosen among several: the workflow that uses repo2docker-action, whatever
+    its name.  A repo built some other way is refused with the reason, in one line."""
     p = Path(path)
-    if p.is_dir():
-        for name in ("build.yaml", "build.yml"):
-            candidate = p / ".github" / "workflows" / name
-            if candidate.is_file():
-                return candidate
-        raise WorkflowError(f"{p}: no .github/workflows/build.yaml here; give the repo directory or the workflow file")
-    if not p.is_file():
+    if p.is_file():
+        return p, ""
+    if not p.is_dir():
         raise WorkflowError(f"{p}: no such file or directory")
-    return p
+    found = [_builder(f) for f in sorted((p / ".github" / "workflows").glob("*.y*ml"))]
+    using = [f for f, how in found if how == ACTION]
+    if len(using) == 1:
+        return using[0], ""
+    if not using:
+        others = [f"{f.relative_to(p).as_posix()} {how}" for f, how in found if how]
+        why = f": {'; '.join(others)}" if others else " (no workflow in .github/workflows builds an image)"
+        raise WorkflowError(
+            f"{p}: hub-image manages repos whose workflow uses {ACTION}, and none here does{why}; nothing was changed"
+        )
+    pushing = [f for f in using if _pushes(f)]
+    names = ", ".join(f.name for f in using)
+    if len(pushing) == 1:
+        return pushing[0], f"{len(using)} workflows use {ACTION} ({names}); chose {pushing[0].name}, the one that pushes"
+    raise WorkflowError(
+        f"{p}: {len(using)} workflows use {ACTION} ({names}); give the one that builds and pushes the image, "
+        f"e.g. {p / '.github' / 'workflows' / using[0].name}"
+    )
+
+
+def _steps(data: Any) -> list[tuple[dict, dict]]:
+    """(job, step) for every step of every job of a parsed workflow."""
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    out = []
+    for job in (jobs or {}).values() if isinstance(jobs, dict) else []:
+        if isinstance(job, dict):
+            out += [(job, step) for step in job.get("steps") or [] if isinstance(step, dict)]
+    return out
+
+
+def _builder(path: Path) -> tuple[Path, str]:
+    """What builds the image in the workflow at ``path``: the repo2docker action, a
+    reusable workflow, docker or repo2docker on the command line; '' when nothing does."""
+    try:
+        data = YAML(typ="safe").load(path.read_bytes())
+    except (YAMLError, OSError, UnicodeDecodeError):
+        return path, ""
+    if any(str(step.get("uses", "")).split("@")[0] == ACTION for _, step in _steps(data)):
+        return path, ACTION
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        if isinstance(job, dict) and isinstance(job.get("uses"), str):
+            return path, f"runs the reusable workflow {job['uses']}"
+    for _, step in _steps(data):
+        uses, run = str(step.get("uses", "")).split("@")[0], str(step.get("run", ""))
+        if uses == "docker/build-push-action" or re.search(r"\bdocker\s+(buildx\s+)?build\b", run):
+            return path, "builds with docker buildx" if "buildx" in run or uses.startswith(
+                "docker/"
+            ) else "builds with docker build"
+        if re.search(r"\b(jupyter-)?repo2docker\s", run):
+            return path, "builds with the repo2docker command, not the action"
+    return path, ""
+
+
+def _pushes(path: Path) -> bool:
+    """Whether the repo2docker-action workflow at ``path`` runs on a push and may push."""
+    data = YAML(typ="safe").load(path.read_bytes())
+    on = data.get("on") if isinstance(data, dict) else None
+    triggered = "push" in on if isinstance(on, (dict, list)) else on == "push"
+    never = all(
+        str((step.get("with") or {}).get("NO_PUSH", "")).strip().lower() == "true"
+        for _, step in _steps(data)
+        if str(step.get("uses", "")).split("@")[0] == ACTION
+    )
+    return triggered and not never
 
 
 def round_trip_yaml() -> YAML:
