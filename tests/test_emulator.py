@@ -87,13 +87,11 @@ def test_too_many_concurrent_requests_are_refused(emu):
     assert emu.rate_limit_violations == 2
 
 
-def test_a_first_push_kept_without_git_is_a_repository_git_accepts(emu, tmp_path):
-    """The emulator takes a new repository's first push (a pack of whole objects) itself;
-    what it keeps must be what `git receive-pack` would keep: fsck-clean, indexed, and
-    cloned over HTTP as pushed.  A second push to it goes through git again."""
+def test_a_project_pushed_with_git_is_cloned_back_as_pushed(emu, tmp_path):
+    """hub-image pushes with git itself; the emulator takes it through `git http-backend`."""
     import subprocess
 
-    from hub_image import git
+    from hub_image.repo_setup import push_project
 
     project = tmp_path / "project"
     (project / ".github" / "workflows").mkdir(parents=True)
@@ -104,32 +102,20 @@ def test_a_first_push_kept_without_git_is_a_repository_git_accepts(emu, tmp_path
     assert call(emu, "POST", "/orgs/demo-org/repos", {"name": "fresh"})[0] == 201
     repo = emu.repo("demo-org/fresh")
     assert repo is not None
-    commit = git.first_push(project, emu.clone_url(repo), TOKEN)
-
-    def run(*args: str, cwd: Path = repo.bare) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
-
-    assert ("push demo-org/fresh", 1) in emu.git_log
-    assert run("rev-parse", "refs/heads/main").strip() == commit
-    run("fsck", "--strict", "--no-dangling")
-    (index,) = (repo.bare / "objects" / "pack").glob("*.idx")
-    assert run("verify-pack", "-v", str(index)).rstrip().endswith(": ok")
+    done = push_project(project, emu.clone_url(repo), TOKEN)
+    assert done[-1].startswith("pushed ") and done[-1].endswith(" to main")
+    assert any(entry[0] == "push demo-org/fresh" for entry in emu.git_log)
     clone = tmp_path / "clone"
-    run("clone", "-q", emu.clone_url(repo), str(clone), cwd=tmp_path)
+    subprocess.run(["git", "clone", "-q", emu.clone_url(repo), str(clone)], check=True)
     assert (clone / "README.md").read_text() == "é ✓\n" and (clone / "run.sh").stat().st_mode & 0o111
-    assert run("ls-tree", "-r", "--name-only", "HEAD", cwd=clone).split() == [
-        ".github/workflows/build.yaml",
-        "README.md",
-        "run.sh",
-    ]
-    with pytest.raises(Exception, match="already has history"):
-        git.first_push(project, emu.clone_url(repo), TOKEN)
+    assert TOKEN not in (project / ".git" / "config").read_text()
 
 
-def test_a_first_push_without_the_workflow_scope_is_still_refused_by_gits_hook(tmp_path):
-    """A token without `workflow` is not taken in-process: git's pre-receive hook refuses it."""
-    from hub_image import git
+def test_a_refused_push_is_one_line_with_githubs_reason(tmp_path):
+    """A token without `workflow` may not push workflow files: git's stderr (side-band
+    messages and all) comes down to the line that says why."""
     from hub_image.errors import GitError
+    from hub_image.repo_setup import push_project
 
     emu = GitHubEmulator(tmp_path / "gh")
     emu.start()
@@ -141,8 +127,31 @@ def test_a_first_push_without_the_workflow_scope_is_still_refused_by_gits_hook(t
         (project / ".github" / "workflows" / "build.yaml").write_text("on: push\n")
         repo = emu.repo("bob/fresh")
         assert repo is not None
-        with pytest.raises(GitError, match="ng refs/heads/main pre-receive hook declined"):
-            git.first_push(project, emu.clone_url(repo), "ghp_no_workflow")
+        with pytest.raises(GitError) as refused:
+            push_project(project, emu.clone_url(repo), "ghp_no_workflow")
+        assert str(refused.value) == (
+            f"git push to {emu.clone_url(repo)} was refused: refusing to allow an OAuth App to create or update "
+            "workflow `.github/workflows/build.yaml` without `workflow` scope"
+        )
         assert not list((repo.bare / "refs" / "heads").iterdir())
     finally:
         emu.stop()
+
+
+def test_a_push_refusal_is_reduced_to_its_reason():
+    from hub_image.git import refusal
+
+    protected = (
+        "remote: error: GH013: Repository rule violations found for refs/heads/main.\n"
+        "remote: - GITHUB PUSH PROTECTION\n"
+        "remote:   —————————————————————————————————————————\n"
+        "To https://github.com/acme/x.git\n"
+        " ! [remote rejected] main -> main (push declined due to repository rule violations)\n"
+        "error: failed to push some refs to 'https://github.com/acme/x.git'\n"
+    )
+    assert refusal(protected) == "push declined due to repository rule violations"
+    sso = "remote: The 'acme' organization has enabled or enforced SAML SSO.\nfatal: unable to access 'x': The requested URL returned error: 403\n"
+    assert refusal(sso) == "The 'acme' organization has enabled or enforced SAML SSO."
+    assert refusal("fatal: unable to access 'x': Could not resolve host: github.com\n") == (
+        "fatal: unable to access 'x': Could not resolve host: github.com"
+    )

@@ -23,9 +23,6 @@ class AnswerError(HubImageError):
         self.field = field
         self.reason = reason
 
-    def __reduce__(self):  # as it was made (it crosses from the fleet's render process)
-        return type(self), (self.field, self.reason)
-
 
 class WorkflowError(HubImageError):
     """A build workflow that cannot be read or edited safely."""
@@ -36,7 +33,11 @@ class TemplateError(HubImageError):
 
 
 class GitError(HubImageError):
-    """A git command failed."""
+    """A git command failed; ``stderr`` is what git said (never shown whole)."""
+
+    def __init__(self, message: str, stderr: str = ""):
+        super().__init__(message)
+        self.stderr = stderr
 
 
 class SetupError(HubImageError):
@@ -45,9 +46,6 @@ class SetupError(HubImageError):
     def __init__(self, message: str, done: list[str] | None = None):
         super().__init__(message)
         self.done = list(done or [])
-
-    def __reduce__(self):
-        return type(self), (self.message, self.done)
 
 
 class ManifestError(HubImageError):

@@ -14,13 +14,10 @@ project directory's name and the raw defaults of ``cookiecutter.json``.
 from __future__ import annotations
 
 import json
-import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import pass_context
-from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.ext import Extension
 
 from . import hubconfig, registries
@@ -56,74 +53,6 @@ def template_sources(template_dir: Path) -> frozenset[str]:
     return frozenset(sources)
 
 
-class _ProcessBytecodeCache(BytecodeCache):
-    """Compiled template files, shared by every render in this process: cookiecutter makes
-    a new Jinja environment per render, so a fleet would otherwise compile the same files
-    once per image.  A bucket holds its source's checksum, so a changed file recompiles."""
-
-    def __init__(self) -> None:
-        self._store: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        with self._lock:
-            code = self._store.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        code = bucket.bytecode_to_string()
-        with self._lock:
-            self._store[bucket.key] = code
-
-
-SHARED_BYTECODE = _ProcessBytecodeCache()
-
-#: Sources compiled from strings (answers, file and directory names), by everything the
-#: compiled code depends on; cookiecutter compiles them anew for every render.
-_COMPILED: dict[tuple, Any] = {}
-
-
-def _shared_compile(environment, template_dir: Path | None):
-    """``environment.compile``, sharing the code compiled from a string across renders."""
-    compile_ = environment.compile
-
-    def settings() -> tuple:  # read at compile time: the environment is complete then
-        return (
-            template_dir,
-            tuple(sorted(environment.extensions)),
-            environment.block_start_string,
-            environment.block_end_string,
-            environment.variable_start_string,
-            environment.variable_end_string,
-            environment.comment_start_string,
-            environment.comment_end_string,
-            environment.line_statement_prefix,
-            environment.line_comment_prefix,
-            environment.trim_blocks,
-            environment.lstrip_blocks,
-            environment.newline_sequence,
-            environment.keep_trailing_newline,
-            environment.optimized,
-            environment.finalize,
-            environment.autoescape if isinstance(environment.autoescape, bool) else id(environment.autoescape),
-            environment.is_async,
-        )
-
-    def compile(source, name=None, filename=None, raw=False, defer_init=False):
-        if not isinstance(source, str) or name or filename or raw or defer_init:
-            return compile_(source, name, filename, raw, defer_init)
-        key = (source, environment.loader is None, settings())  # answers are literals only without a loader
-        code = _COMPILED.get(key)
-        if code is None:
-            if len(_COMPILED) >= 4096:  # a long-lived process: keep the cache small
-                _COMPILED.clear()
-            code = _COMPILED[key] = compile_(source)
-        return code
-
-    return compile
-
-
 class HubImageExtension(Extension):
     """Subclassed by the template's ``local_extensions.py``, which sets ``template_dir``."""
 
@@ -134,13 +63,10 @@ class HubImageExtension(Extension):
         environment.filters["image_path"] = normalize_image_name
         environment.filters["hub_series"] = jupyterhub_series
         environment.filters["next_series"] = series_upper_bound
-        environment.filters["project_dir"] = self._checked_project_dir()
+        environment.filters["project_dir"] = project_dir_name
         environment.filters["hub_config"] = hubconfig.markdown
         environment.filters["registry_info"] = lambda choice, host: registries.describe(choice, full_host(choice, host))
         environment.filters["install_line"] = self._install_line
-        if environment.bytecode_cache is None:
-            environment.bytecode_cache = SHARED_BYTECODE
-            environment.compile = _shared_compile(environment, self.template_dir)
 
     def _install_line(self, given: str) -> str:
         """The ``pip install`` line of the hub-image this template is (``given``: the
@@ -151,27 +77,6 @@ class HubImageExtension(Extension):
         if self.template_dir is None:
             return "pip install hub-image"
         return Source(*record.template_source(self.template_dir, given or None)).pip_line()
-
-    def _checked_project_dir(self):
-        """The project directory's name; before it is made, every answer, the packages
-        and what GitHub setup needs are checked, in cookiecutter's own process (a
-        pre-generation hook would cost a Python process of its own).  A problem is one
-        line on stderr and exit status 1, and nothing is generated."""
-        template_dir = self.template_dir
-        install_from = str(template_dir) if template_dir and (template_dir / "src").is_dir() else "hub-image"
-
-        @pass_context
-        def project_dir(context, repo_name: str) -> str:
-            answers = context.get("cookiecutter")
-            if isinstance(answers, dict):
-                from . import hooks
-
-                status = hooks.pre_gen(dict(answers), install_from=install_from)
-                if status:
-                    raise SystemExit(status)
-            return project_dir_name(repo_name)
-
-        return project_dir
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         # Files are rendered by name through a loader; answers and hooks are compiled

@@ -51,8 +51,8 @@ def setup_prerequisites(answers: dict[str, Any]) -> None:
 
 def pre_gen(context: dict[str, Any], install_from: str = "hub-image") -> int:
     """Check the answers, the packages generation needs, and what GitHub setup will need,
-    before anything is generated (the extension's ``project_dir`` filter calls it while
-    cookiecutter names the project directory).  On a problem print one line and return 1."""
+    before anything is generated (the template's pre-generation hook).  On a problem
+    print one line and return 1: cookiecutter then removes what it had begun."""
     try:
         answers = validate_answers(context)
         missing = missing_packages(answers["github_setup"] != "none")

@@ -3,8 +3,8 @@
 What it keeps: users and organisations, tokens with scopes, repositories (each with a
 bare git repository on disk, served over git's smart HTTP protocol by `git
 http-backend` at its `clone_url`, so `git push` and `git clone` are real and a push
-authenticates with the token as on GitHub: `x-access-token` and the token, Basic; a new
-repository's first push of whole objects is stored here, see :func:`first_push_in_process`), Actions secrets (sealed with a real NaCl key pair per repository and
+authenticates with the token as on GitHub: `x-access-token` and the token, Basic),
+Actions secrets (sealed with a real NaCl key pair per repository and
 organisation, and decrypted on arrival, so tests compare plaintext), Actions
 variables, organisation secrets with selected repositories, and pull requests between
 branches of one repository.
@@ -308,145 +308,6 @@ while read old new ref; do
 done
 """
 
-ZERO_ID = "0" * 40
-#: What `git receive-pack` advertises for a repository without refs (git 2.x).
-RECEIVE_CAPABILITIES = "report-status delete-refs side-band-64k quiet atomic ofs-delta object-format=sha1 agent=git/emulator"
-
-
-def _pkt(data: bytes) -> bytes:
-    return b"%04x" % (len(data) + 4) + data
-
-
-def first_push_in_process(bare: Path, method: str, rest: str, body: bytes, lock: threading.RLock) -> tuple[str, bytes] | None:
-    """The first push to a repository without refs, as `git receive-pack` answers it, done
-    here instead of in three git processes: (content type, body), or None when this is
-    not that case (then `git http-backend` answers).  Handled: the advertisement, and a
-    request that creates one branch from a pack of whole objects (no deltas) asking only
-    for `report-status`; the pack is kept with an index, as `receive.unpackLimit` keeps it."""
-    if _has_refs(bare):
-        return None
-    if method == "GET" and rest == "/info/refs":
-        advert = _pkt(b"# service=git-receive-pack\n") + b"0000"
-        advert += _pkt(f"{ZERO_ID} capabilities^{{}}\0{RECEIVE_CAPABILITIES}\n".encode()) + b"0000"
-        return "application/x-git-receive-pack-advertisement", advert
-    if method != "POST" or rest != "/git-receive-pack":
-        return None
-    commands, pos = [], 0
-    while True:
-        size = int(body[pos : pos + 4] or b"0", 16)
-        if size == 0:
-            pos += 4
-            break
-        commands.append(body[pos + 4 : pos + size].rstrip(b"\n"))
-        pos += size
-    if len(commands) != 1:
-        return None
-    line, _, caps = commands[0].partition(b"\0")
-    old, new, ref = line.decode().split(" ")
-    if (
-        old != ZERO_ID
-        or not ref.startswith("refs/heads/")
-        or not {c for c in caps.decode().split() if not c.startswith("agent=")} <= {"report-status"}
-    ):
-        return None
-    objects = _whole_objects(body[pos:])
-    if objects is None or objects.get(new, (None,))[0] != b"commit" or not _connected(new, objects):
-        return None
-    pack = body[pos:]
-    name = pack[-20:].hex()
-    packs = bare / "objects" / "pack"
-    packs.mkdir(parents=True, exist_ok=True)
-    with lock:
-        if _has_refs(bare):
-            return None
-        (packs / f"pack-{name}.pack").write_bytes(pack)
-        (packs / f"pack-{name}.idx").write_bytes(_pack_index(objects, pack[-20:]))
-        target = bare / ref
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(new + "\n")
-    return "application/x-git-receive-pack-result", _pkt(b"unpack ok\n") + _pkt(f"ok {ref}\n".encode()) + b"0000"
-
-
-def _has_refs(bare: Path) -> bool:
-    packed = bare / "packed-refs"
-    return any(p.is_file() for p in (bare / "refs").rglob("*")) or (packed.is_file() and packed.stat().st_size > 0)
-
-
-def _whole_objects(pack: bytes) -> dict[str, tuple[bytes, bytes, int, int]] | None:
-    """A pack's objects, when every one is whole (no deltas) and the pack's checksum holds:
-    id -> (type, data, offset, CRC-32 of its packed bytes)."""
-    import hashlib
-    import struct
-    import zlib
-
-    if len(pack) < 32 or pack[:4] != b"PACK" or hashlib.sha1(pack[:-20]).digest() != pack[-20:]:
-        return None
-    version, count = struct.unpack(">II", pack[4:12])
-    if version not in (2, 3):
-        return None
-    kinds = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
-    objects: dict[str, tuple[bytes, bytes, int, int]] = {}
-    pos = 12
-    for _ in range(count):
-        start, byte = pos, pack[pos]
-        kind, size, shift = (byte >> 4) & 7, byte & 15, 4
-        while byte & 0x80:
-            pos += 1
-            byte = pack[pos]
-            size |= (byte & 0x7F) << shift
-            shift += 7
-        pos += 1
-        if kind not in kinds:
-            return None  # a delta: git resolves those
-        inflate = zlib.decompressobj()
-        data = inflate.decompress(pack[pos:-20])
-        if len(data) != size or not inflate.eof:
-            return None
-        pos = len(pack) - 20 - len(inflate.unused_data)
-        oid = hashlib.sha1(kinds[kind] + b" %d\0" % size + data).hexdigest()
-        objects[oid] = (kinds[kind], data, start, zlib.crc32(pack[start:pos]))
-    return objects if pos == len(pack) - 20 else None
-
-
-def _connected(commit: str, objects: dict[str, tuple[bytes, bytes, int, int]]) -> bool:
-    """Whether the commit has no parent and its whole tree is in the pack (a first push)."""
-    header = objects[commit][1].split(b"\n\n", 1)[0].split(b"\n")
-    if any(line.startswith(b"parent ") for line in header) or not header[0].startswith(b"tree "):
-        return False
-    todo = [header[0][5:].decode()]
-    while todo:
-        oid = todo.pop()
-        if oid not in objects:
-            return False
-        kind, data, _, _ = objects[oid]
-        if kind == b"tree":
-            pos = 0
-            while pos < len(data):
-                end = data.index(b"\0", pos)
-                todo.append(data[end + 1 : end + 21].hex())
-                pos = end + 21
-    return True
-
-
-def _pack_index(objects: dict[str, tuple[bytes, bytes, int, int]], checksum: bytes) -> bytes:
-    """The version-2 `.idx` of a pack: fan-out, sorted ids, CRC-32s, offsets, checksums."""
-    import hashlib
-    import struct
-
-    ids = sorted(objects)
-    fanout = [0] * 256
-    for oid in ids:
-        fanout[int(oid[:2], 16)] += 1
-    for i in range(1, 256):
-        fanout[i] += fanout[i - 1]
-    index = b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout)
-    index += b"".join(bytes.fromhex(oid) for oid in ids)
-    index += b"".join(struct.pack(">I", objects[oid][3]) for oid in ids)
-    index += b"".join(struct.pack(">I", objects[oid][2]) for oid in ids)
-    index += checksum
-    return index + hashlib.sha1(index).digest()
-
-
 _GIT_PATH = re.compile(r"^/([^/]+)/([^/]+)\.git(/.*)$")
 
 
@@ -523,12 +384,6 @@ class _Handler(BaseHTTPRequestHandler):
             "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
             "EMU_WORKFLOW_SCOPE": "no" if scopes is not None and "workflow" not in scopes else "yes",
         }
-        if push and env["EMU_WORKFLOW_SCOPE"] == "yes":  # the pre-receive hook would let it through
-            handled = first_push_in_process(repo.bare, self.command, rest, body, emu.lock)
-            if handled is not None:
-                if self.command == "POST":
-                    emu.git_log.append((f"push {owner}/{name}", len(emu.log)))
-                return self._raw(200, handled[1], handled[0], {"Cache-Control": "no-cache"})
         result = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = result.stdout.partition(b"\r\n\r\n")
         status, headers = 200, {}
