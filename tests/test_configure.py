@@ -331,13 +331,13 @@ def test_a_hand_written_no_push_is_kept_unless_asked_and_the_branch_is_named(tmp
     assert f"          {MAIN_ONLY}" in wf.read_text()
 
 
-def test_an_image_name_built_from_an_expression_is_never_replaced(tmp_path, hub_image):
+def test_an_image_name_that_differs_per_matrix_leg_is_never_replaced(tmp_path, hub_image):
     wf = _workflow_file(tmp_path, MATRIX)
     result = hub_image("configure", str(wf), "--image-name", "my-org/one")
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "IMAGE_NAME is the expression 'my-org/${{ matrix.image }}'" in result.stderr
-    assert "every leg push to the same image" in result.stderr
+    assert "IMAGE_NAME is the expression 'my-org/${{ matrix.image }}', one image per matrix leg" in result.stderr
+    assert "would make them all push to the same image" in result.stderr
     assert wf.read_text() == MATRIX
     # Pushes from pull requests can still be switched, and reading it is fine.
     assert hub_image("configure", str(wf), "--push-on-pr").returncode == 0
@@ -406,3 +406,20 @@ def test_hub_config_warns_when_the_commit_has_no_image_yet(run_cookiecutter, hub
     subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "numpy"], cwd=project, check=True)
     unpushed = hub_image("hub-config", str(project))
     assert unpushed.returncode == 0 and "warning: HEAD is not on any remote branch" in unpushed.stderr
+
+
+@pytest.mark.parametrize(
+    "expression", ["${{ github.repository }}", "${{ env.IMAGE }}", "${{ vars.IMAGE }}", "my-org/${{ inputs.name }}"]
+)
+def test_an_image_name_with_one_value_per_run_is_replaced_with_a_minimal_edit(tmp_path, hub_image, expression):
+    text = HAND_WRITTEN.replace('IMAGE_NAME: "my-org/stats"', f'IMAGE_NAME: "{expression}"')
+    wf = _workflow_file(tmp_path, text)
+    result = hub_image("configure", str(wf), "--image-name", "my-org/one")
+    if "inputs." in expression:
+        assert result.returncode == 1 and "one image per workflow input" in result.stderr
+        assert wf.read_text() == text
+        return
+    assert result.returncode == 0, result.stderr
+    assert f"note: replaced the expression {expression!r} (one value per run) with 'my-org/one'" in result.stdout
+    changed = [(a, b) for a, b in zip(text.splitlines(), wf.read_text().splitlines(), strict=True) if a != b]
+    assert [b.strip() for _, b in changed] == ['IMAGE_NAME: "my-org/one"']

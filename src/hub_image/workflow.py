@@ -309,16 +309,22 @@ def plan_change(wf: Workflow, image_name: str | None | Any = _UNSET, push_on_pr:
 
     A hand-written NO_PUSH is kept unless ``push_on_pr`` is given; clearing the image
     always stops pushes (else the action would push to its fallback path).  An
-    IMAGE_NAME built from an expression is never replaced by one literal.
+    IMAGE_NAME built from an expression with one value per run (``github.*``, ``env.*``,
+    ``vars.*``) is replaced like a literal; one that differs per matrix leg or per
+    workflow input is never replaced by one name.
     """
     where = str(wf.path)
     notes: list[str] = []
     set_image = image_name is not _UNSET
-    if set_image and image_name and wf.image_is_expression:
+    per_leg = re.search(r"\b(matrix|inputs|github\.event\.inputs)\.", wf.image_name) if wf.image_is_expression else None
+    if set_image and image_name and per_leg:
+        what = "matrix leg" if per_leg.group(1) == "matrix" else "workflow input"
         raise WorkflowError(
-            f"{where}: IMAGE_NAME is the expression {wf.image_name!r} (matrix legs or workflow inputs); one "
-            "literal name would make every leg push to the same image: edit it by hand"
+            f"{where}: IMAGE_NAME is the expression {wf.image_name!r}, one image per {what}; one literal name "
+            "would make them all push to the same image: edit it by hand"
         )
+    if set_image and image_name and wf.image_is_expression:
+        notes.append(f"replaced the expression {wf.image_name!r} (one value per run) with {image_name!r}")
     new_image = (image_name or "") if set_image else wf.image_name
     if not set_image and push_on_pr is None:
         return Change(wf, wf.text, notes, wf.inputs)
