@@ -166,7 +166,6 @@ def gh_env(cc_env, github, tmp_path: Path) -> dict:
         QUAY_PASSWORD=SENTINEL,
         HUB_IMAGE_SECONDS_BETWEEN_REQUESTS="0",
         HUB_IMAGE_SECONDS_BETWEEN_WRITES="0",
-        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
         TMPDIR=str(temp),
     )
 
@@ -181,7 +180,6 @@ def fleet_env(cc_env, github) -> dict:
         QUAY_USERNAME="demo-org+builder",
         QUAY_PASSWORD="fleet-secret",
         HUB_IMAGE_TEMPLATE=str(TEMPLATE),
-        HUB_IMAGE_SECONDARY_RATE_WAIT="1",
     )
 
 

@@ -4,7 +4,6 @@ CLI: the workflow edits (what each request changes, and what is kept) and the pa
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from conftest import UPSTREAM_BUILD
 from hub_image import workflow
 from hub_image.errors import WorkflowError
-from hub_image.fleet import Pacer
+from hub_image.pacing import Clock, Pacer
 
 GENERATED = """\
 jobs:
@@ -61,7 +60,7 @@ def test_a_hand_written_no_push_is_kept_and_said(tmp_path):
 
 def test_an_expression_image_name_is_not_replaced(tmp_path):
     wf = _wf(tmp_path, GENERATED.replace('IMAGE_NAME: ""', 'IMAGE_NAME: "org/${{ matrix.leg }}"'))
-    with pytest.raises(WorkflowError, match="every leg push to the same image"):
+    with pytest.raises(WorkflowError, match="would make them all push to the same image"):
         workflow.plan_change(wf, image_name="a/b")
 
 
@@ -106,47 +105,39 @@ def test_a_fleets_shared_read_back_says_what_reading_the_edited_file_says(text, 
         assert values["IMAGE_NAME"] == image and values["NO_PUSH"] == wanted.no_push
 
 
-def test_every_error_crosses_from_the_render_process_as_it_was():
-    """A fleet renders in a process of its own; an error raised there is pickled back."""
-    import pickle
+class FakeClock(Clock):
+    """Time that passes only when something waits: no test sleeps to prove a wait."""
 
-    from hub_image import errors
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.waits: list[float] = []
 
-    made = [
-        errors.AnswerError("image_name", "use namespace/name"),
-        errors.SetupError("creating the repository failed", ["created demo-org/x"]),
-        errors.WorkflowError("build.yaml: no step uses the action"),
-        errors.TemplateError("no cookiecutter.json"),
-        errors.GitError("git push failed"),
-        errors.ManifestError("fleet.yaml:3: owner: is missing"),
-    ]
-    for error in made:
-        back = pickle.loads(pickle.dumps(error))
-        assert type(back) is type(error) and str(back) == str(error) and vars(back) == vars(error)
+    def now(self) -> float:
+        return self.t
+
+    def wait(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        if stop is not None and stop.is_set():
+            return True
+        self.waits.append(seconds)
+        self.t += seconds
+        return False
 
 
 def test_the_pacer_never_admits_more_than_the_window_allows():
-    pacer = Pacer([(3, 0.3)])
-    starts: list[float] = []
-    lock = threading.Lock()
-
-    def write():
-        with pacer.write(), lock:
-            starts.append(time.monotonic())
-
-    threads = [threading.Thread(target=write) for _ in range(7)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    starts.sort()
-    assert len(starts) == 7
-    # Any 4 consecutive writes span at least the window: never 4 within 0.3 s.
-    assert all(starts[i + 3] - starts[i] >= 0.3 - 0.01 for i in range(len(starts) - 3))
+    clock = FakeClock()
+    pacer = Pacer([(3, 60.0)], clock)
+    starts = []
+    for _ in range(7):
+        with pacer.write():
+            starts.append(clock.now())
+    # Three at once, then each as soon as the oldest of the last three leaves the minute.
+    assert all(starts[i + 3] - starts[i] >= 60.0 for i in range(len(starts) - 3))
+    assert starts[:3] == [1000.0] * 3 and 1060.0 <= starts[3] < 1061.1
+    assert pacer.waited >= 120.0
 
 
 def test_a_stopped_pacer_admits_nothing_more():
-    pacer = Pacer([(1, 60)])
+    pacer = Pacer([(1, 60)], FakeClock())
     with pacer.write():
         pass
     pacer.stop.set()
@@ -154,15 +145,38 @@ def test_a_stopped_pacer_admits_nothing_more():
         pass
 
 
-def test_a_long_wait_of_the_pacer_is_announced():
-    pacer = Pacer([(1, 5.2)])
+def test_a_long_wait_of_the_pacer_is_announced_once():
+    pacer = Pacer([(1, 5.2)], FakeClock())
     told: list[float] = []
     pacer.on_wait = told.append
-    with pacer.write():
-        pass
-    with pacer.write():
-        pass
-    assert len(told) == 1 and 4.5 < told[0] <= 5.2
+    for _ in range(2):
+        with pacer.write():
+            pass
+    assert told == [pytest.approx(5.2)]
+
+
+def test_a_short_retry_after_is_counted_down_and_a_long_one_stops_the_run():
+    from github.GithubException import RateLimitExceededExceedsMaxWait
+
+    from hub_image.github_api import COUNTDOWN_EVERY, BoundedRetry
+
+    class Answer:  # what urllib3 hands a Retry: a status and headers
+        status = 403
+        headers = {"Retry-After": "95"}
+
+    clock, told = FakeClock(), list[float]()
+    retry = BoundedRetry(total=5, max_rate_limit_wait=300, on_wait=told.append, clock=clock)
+    assert retry.sleep_for_retry(Answer()) is True
+    assert clock.t == pytest.approx(1095.0)  # waited the whole 95 s, in the clock's time
+    assert told == [pytest.approx(95 - n * COUNTDOWN_EVERY) for n in range(4)]  # 95, 65, 35, 5 s left
+    Answer.headers = {"Retry-After": "3600"}
+    with pytest.raises(RateLimitExceededExceedsMaxWait):
+        retry.sleep_for_retry(Answer())
+    stopped = threading.Event()
+    stopped.set()
+    Answer.headers = {"Retry-After": "10"}
+    with pytest.raises(KeyboardInterrupt):
+        BoundedRetry(total=5, stop=stopped, clock=FakeClock()).sleep_for_retry(Answer())
 
 
 def test_a_multi_line_key_is_missing_even_with_a_terminal_to_ask_on():

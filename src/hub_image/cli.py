@@ -289,12 +289,26 @@ def _fleet(manifest: str, template: str | None, workers: int = 16, wait: bool = 
         click.echo(f"waiting {seconds:.0f} s, until {until}, for GitHub's rate limits (Ctrl-C stops; a re-run resumes)", err=True)
 
     return fleet_mod.Fleet.load(
-        Path(manifest), template, workers=workers, wait=wait, on_wait=on_wait, notify=lambda line: click.echo(line, err=True)
+        Path(manifest),
+        template,
+        workers=workers,
+        max_wait=float("inf") if wait else None,
+        on_wait=on_wait,
+        notify=lambda line: click.echo(line, err=True),
     )
 
 
 def _resume(verb: str, manifest: str, template: str | None) -> str:
     return shlex.join(["hub-image", "fleet", verb, manifest] + (["--template", template] if template else []))
+
+
+def _interrupted(message: str) -> None:
+    """Ctrl-C: say how to resume and exit 130 now; threads still waiting on a request
+    (given a few seconds already) must not hold the exit."""
+    click.echo(message, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _with_progress(what: str, total: int, work, as_json: bool):
@@ -351,8 +365,7 @@ def fleet_plan(manifest, template, as_json, wait) -> None:
     try:
         plans = _with_progress("reading", len(runner.manifest.images), runner.run_plan, as_json)
     except KeyboardInterrupt:
-        click.echo(f"Interrupted; nothing was changed. Run again: {resume}", err=True)
-        raise SystemExit(130) from None
+        _interrupted(f"Interrupted; nothing was changed. Run again: {resume}")
     _report(runner, plans, as_json, "plan", resume)
 
 
@@ -372,13 +385,9 @@ def fleet_apply(manifest, template, as_json, workers, wait) -> None:
     runner = _fleet(manifest, template, workers, wait)
     resume = _resume("apply", manifest, template)
     try:
-        plans = _with_progress(
-            "working", 2 * len(runner.manifest.images), lambda done: runner.run_apply(dict(os.environ), done), as_json
-        )
+        plans = _with_progress("working", 2 * len(runner.manifest.images), runner.run_apply, as_json)
     except KeyboardInterrupt:
-        click.echo(f"Interrupted: no write was left half-done (GitHub holds the state). Resume with: {resume}", err=True)
-        sys.stderr.flush()
-        os._exit(130)  # workers still waiting on a request must not hold the exit
+        _interrupted(f"Interrupted: no write was left half-done (GitHub holds the state). Resume with: {resume}")
     _report(runner, plans, as_json, "apply", resume)
 
 
@@ -400,7 +409,5 @@ def fleet_update(manifest, to, template, as_json, workers, wait) -> None:
     try:
         plans = _with_progress("updating", len(runner.manifest.images), FleetUpdate(runner, to).run, as_json)
     except KeyboardInterrupt:
-        click.echo(f"Interrupted: a branch already pushed is reused. Resume with: {resume}", err=True)
-        sys.stderr.flush()
-        os._exit(130)
+        _interrupted(f"Interrupted: a branch already pushed is reused. Resume with: {resume}")
     _report(runner, plans, as_json, "update", resume)

@@ -50,7 +50,7 @@ class FleetUpdate:
                 f"updating {len(fleet.manifest.images)} repositories may need {writes} writes, more than GitHub's "
                 f"{per_hour} an hour; run it with --wait, or split the manifest"
             )
-        return fleet._each(self.update_image, on_done, "updating")
+        return fleet.each(self.update_image, on_done, "updating")
 
     def update_image(self, image: Image) -> ImagePlan:
         fleet, plan = self.fleet, ImagePlan(image)

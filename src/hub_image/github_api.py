@@ -25,6 +25,7 @@ from github.PublicKey import PublicKey
 from github.Repository import Repository
 
 from .errors import SetupError
+from .pacing import Clock
 
 DEFAULT_API_URL = "https://api.github.com"
 #: The longest wait GitHub may ask for (retry-after, rate-limit reset) before a run stops.
@@ -54,15 +55,17 @@ def github_hosts(api_url: str | None = None) -> set[str]:
 class BoundedRetry(GithubRetry):
     """PyGithub's retry, with every wait bounded: a ``retry-after`` (or rate-limit reset)
     longer than ``max_rate_limit_wait`` raises instead of sleeping; shorter waits are
-    announced through ``on_wait(seconds)`` and end early when ``stop`` is set."""
+    announced through ``on_wait(seconds)`` (a countdown) and end early when ``stop`` is
+    set.  ``clock``: how time passes (tests give one that does not sleep)."""
 
-    def __init__(self, on_wait=None, stop: threading.Event | None = None, **kwargs):
+    def __init__(self, on_wait=None, stop: threading.Event | None = None, clock: Clock | None = None, **kwargs):
         self.on_wait = on_wait
         self.stop = stop
+        self.clock = clock or Clock()
         super().__init__(**kwargs)
 
     def new(self, **kw):
-        kw.update(on_wait=self.on_wait, stop=self.stop)
+        kw.update(on_wait=self.on_wait, stop=self.stop, clock=self.clock)
         return super().new(**kw)
 
     def sleep_for_retry(self, response=None) -> bool:
@@ -73,16 +76,14 @@ class BoundedRetry(GithubRetry):
             raise RateLimitExceededExceedsMaxWait(
                 response.status, {"message": "retry-after"}, dict(response.headers), wait=retry_after
             )
-        deadline = time.monotonic() + retry_after
+        deadline = self.clock.now() + retry_after
         announced = -COUNTDOWN_EVERY
-        while (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - self.clock.now()) > 0:
             if self.on_wait and retry_after >= 5 and retry_after - left - announced >= COUNTDOWN_EVERY:
                 announced = retry_after - left
                 self.on_wait(left)  # a countdown: the wait left, every COUNTDOWN_EVERY seconds
-            if self.stop is not None and self.stop.wait(min(left, 1.0)):
+            if self.clock.wait(min(left, 1.0), self.stop):
                 raise KeyboardInterrupt
-            if self.stop is None:
-                time.sleep(min(left, 1.0))
         return True
 
 
@@ -94,21 +95,23 @@ def client(
     max_wait: float | None = None,
     on_wait=None,
     stop: threading.Event | None = None,
+    paced: bool = True,
 ) -> Github:
-    """A PyGithub client.  ``HUB_IMAGE_SECONDS_BETWEEN_REQUESTS`` / ``…_WRITES`` override
-    PyGithub's pacing (0.25 s and 1 s), e.g. 0 against a local emulator.  A wait GitHub
-    asks for that is longer than ``max_wait`` seconds (default ``HUB_IMAGE_MAX_WAIT``,
-    300) raises :class:`RateLimitExceededExceedsMaxWait`; ``max_wait=inf`` waits."""
+    """A PyGithub client.  User settings: ``HUB_IMAGE_SECONDS_BETWEEN_REQUESTS`` /
+    ``…_WRITES`` change PyGithub's pauses (0.25 s and 1 s, GitHub's advice; 0 for a GitHub
+    Enterprise Server without secondary limits); a wait GitHub asks for that is longer
+    than ``max_wait`` seconds (default ``HUB_IMAGE_MAX_WAIT``, 300) raises
+    :class:`RateLimitExceededExceedsMaxWait`; ``max_wait=inf`` waits.  ``paced=False``:
+    no pauses (a fleet paces its writes itself)."""
     env = os.environ if environ is None else environ
     bound = float(env.get("HUB_IMAGE_MAX_WAIT", DEFAULT_MAX_WAIT)) if max_wait is None else max_wait
     return Github(
         auth=Auth.Token(token),
         base_url=(api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        seconds_between_requests=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_REQUESTS", 0.25)),
-        seconds_between_writes=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_WRITES", 1.0)),
+        seconds_between_requests=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_REQUESTS", 0.25)) if paced else 0,
+        seconds_between_writes=float(env.get("HUB_IMAGE_SECONDS_BETWEEN_WRITES", 1.0)) if paced else 0,
         retry=BoundedRetry(
             total=5,
-            secondary_rate_wait=float(env.get("HUB_IMAGE_SECONDARY_RATE_WAIT", 60)),
             max_rate_limit_wait=None if bound == float("inf") else bound,
             on_wait=on_wait,
             stop=stop,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -58,8 +58,27 @@ class QuayPlan:
     namespace: str
     name: str
     robot: str  # "namespace+short"
-    changes: list[str] = field(default_factory=list)  # what apply will do (or did)
+    public: bool = True  # the visibility a repository this creates gets
+    create_repository: bool = False
+    make_public: bool = False
+    create_robot: bool = False
+    grant_write: bool = False
     token: str = ""  # the robot's token, in memory only
+
+    @property
+    def changes(self) -> list[str]:
+        """What :meth:`Quay.apply` will do (or did), in words."""
+        ns_name = f"{self.namespace}/{self.name}"
+        return [
+            text
+            for wanted, text in (
+                (self.create_repository, f"create quay.io repository {ns_name} ({'public' if self.public else 'private'})"),
+                (self.make_public, f"make quay.io/{ns_name} public (the hub pulls it without credentials)"),
+                (self.create_robot, f"create robot {self.robot}"),
+                (self.grant_write, f"give {self.robot} write on {ns_name}"),
+            )
+            if wanted
+        ]
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -103,7 +122,7 @@ class Quay:
         """Read what exists; say what :meth:`apply` will change.  Nothing is widened
         unasked: an existing private repository is made public only with ``make_public``,
         and an existing robot is adopted only when it may write to this repository alone."""
-        plan = QuayPlan(namespace, name, f"{namespace}+{robot_shortname(repo_name)}")
+        plan = QuayPlan(namespace, name, f"{namespace}+{robot_shortname(repo_name)}", public)
         org = self._call("GET", f"/organization/{namespace}", "reading the Quay organisation")
         if org.status_code == 404:
             raise SetupError(
@@ -116,7 +135,7 @@ class Quay:
                 "ask its owner for admin rights (or give the token 'repo:admin'), or change image_name"
             )
         if repo.status_code == 404:
-            plan.changes.append(f"create quay.io repository {namespace}/{name} ({'public' if public else 'private'})")
+            plan.create_repository = True
         elif repo.status_code == 200:
             if public and not repo.json().get("is_public"):
                 if not make_public:
@@ -124,7 +143,7 @@ class Quay:
                         f"image_name: quay.io/{namespace}/{name} is private, and hub-image makes nothing public unasked; "
                         f"make it public on quay.io, or consent with {MAKE_PUBLIC_VARIABLE}=1"
                     )
-                plan.changes.append(f"make quay.io/{namespace}/{name} public (the hub pulls it without credentials)")
+                plan.make_public = True
         else:
             raise SetupError(f"reading the Quay repository: {self._message(repo)}")
         robot = self._call(
@@ -139,7 +158,7 @@ class Quay:
                     "use a token of an organisation admin, or delete the robot"
                 )
         else:
-            plan.changes.append(f"create robot {plan.robot}")
+            plan.create_robot = True
         if repo.status_code == 200 and robot.status_code == 200:
             perm = self._call(
                 "GET",
@@ -148,67 +167,44 @@ class Quay:
                 "repo:admin",
             )
             if perm.status_code != 200 or perm.json().get("role") not in ("write", "admin"):
-                plan.changes.append(f"give {plan.robot} write on {namespace}/{name}")
+                plan.grant_write = True
         else:
-            plan.changes.append(f"give {plan.robot} write on {namespace}/{name}")
+            plan.grant_write = True
         return plan
 
-    def apply(self, plan: QuayPlan, description: str, public: bool = True) -> QuayPlan:
+    def apply(self, plan: QuayPlan, description: str) -> QuayPlan:
+        """Make what ``plan`` says is missing, in order: repository, visibility, robot, grant."""
         ns, name, short = plan.namespace, plan.name, plan.robot.split("+", 1)[1]
-        for change in plan.changes:
-            if change.startswith("create quay.io repository"):
-                made = self._call(
-                    "POST",
-                    "/repository",
-                    "creating the Quay repository",
-                    "repo:create",
-                    json={
-                        "repository": name,
-                        "namespace": ns,
-                        "visibility": "public" if public else "private",
-                        "description": description,
-                    },
+        if plan.create_repository:
+            visibility = "public" if plan.public else "private"
+            made = self._call(
+                "POST",
+                "/repository",
+                "creating the Quay repository",
+                "repo:create",
+                json={"repository": name, "namespace": ns, "visibility": visibility, "description": description},
+            )
+            if made.status_code == 400 and "exists" in self._message(made):
+                raise SetupError(
+                    f"image_name: quay.io/{ns}/{name} exists and this Quay token cannot administer it; "
+                    "ask its owner for admin rights, or change image_name"
                 )
-                if made.status_code == 400 and "exists" in self._message(made):
-                    raise SetupError(
-                        f"image_name: quay.io/{ns}/{name} exists and this Quay token cannot administer it; "
-                        "ask its owner for admin rights, or change image_name"
-                    )
-                self._expect(made, 201, "creating the Quay repository")
-            elif change.startswith("make quay.io"):
-                self._expect(
-                    self._call(
-                        "POST",
-                        f"/repository/{ns}/{name}/changevisibility",
-                        "making the Quay repository public",
-                        "repo:admin",
-                        json={"visibility": "public"},
-                    ),
-                    200,
-                    "making the Quay repository public",
-                )
-            elif change.startswith("create robot"):
-                made = self._call(
-                    "PUT",
-                    f"/organization/{ns}/robots/{short}",
-                    "creating the robot",
-                    "org:admin",
-                    json={"description": f"Pushes {ns}/{name} from GitHub Actions (hub-image)"},
-                )
-                self._expect(made, 201, "creating the robot")
-                plan.token = made.json()["token"]
-            elif change.startswith("give"):
-                self._expect(
-                    self._call(
-                        "PUT",
-                        f"/repository/{ns}/{name}/permissions/user/{plan.robot}",
-                        "granting the robot write",
-                        "repo:admin",
-                        json={"role": "write"},
-                    ),
-                    200,
-                    "granting the robot write",
-                )
+            self._expect(made, 201, "creating the Quay repository")
+        if plan.make_public:
+            step = "making the Quay repository public"
+            body = {"visibility": "public"}
+            self._expect(
+                self._call("POST", f"/repository/{ns}/{name}/changevisibility", step, "repo:admin", json=body), 200, step
+            )
+        if plan.create_robot:
+            body = {"description": f"Pushes {ns}/{name} from GitHub Actions (hub-image)"}
+            made = self._call("PUT", f"/organization/{ns}/robots/{short}", "creating the robot", "org:admin", json=body)
+            self._expect(made, 201, "creating the robot")
+            plan.token = made.json()["token"]
+        if plan.grant_write:
+            step = "granting the robot write"
+            path = f"/repository/{ns}/{name}/permissions/user/{plan.robot}"
+            self._expect(self._call("PUT", path, step, "repo:admin", json={"role": "write"}), 200, step)
         return plan
 
     def _check_robot_scope(self, plan: QuayPlan, name: str) -> None:
