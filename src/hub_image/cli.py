@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -224,6 +225,33 @@ def hub_config(path, tag) -> None:
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(text)
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--repo", "repo_name", required=True, metavar="OWNER/NAME", help="The hub's deployment repository.")
+@click.option("--tag", help="Image tag (default: the first 12 characters of PATH's git HEAD, as the workflow tags).")
+@click.option(
+    "--path", "paths", multiple=True, metavar="FILE", help="Only this file of it (repeatable; default: every YAML file)."
+)
+@click.option("--base", metavar="BRANCH", help="The branch to propose the change to (default: its default branch).")
+def deploy(path: str, repo_name: str, tag: str | None, paths: tuple[str, ...], base: str | None) -> None:
+    """Open (or update) a pull request in the hub's deployment repository that moves every
+    reference to this repo's image to the new tag: Zero to JupyterHub's `name:`/`tag:`,
+    and `IMAGE:TAG` strings such as a profile list's.  One pull request per image, from
+    the branch hub-image/deploy/IMAGE; a re-run with the same tag writes nothing.
+
+    The token comes from GITHUB_TOKEN or GH_TOKEN (a GitHub App's installation token, or a
+    fine-grained token with contents and pull requests: write on that repository)."""
+    from . import github_api
+    from .deploy import deploy as deploy_image
+
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_name):
+        raise HubImageError(f"--repo: {repo_name!r} is not OWNER/NAME; give the deployment repository, e.g. my-org/hub-config")
+    result = deploy_image(Path(path), repo_name, github_api.read_token(), tag, paths, base)
+    for change in result.changes:
+        click.echo(f"{change.path}:{change.line}: {change.before} -> {change.after}")
+    click.echo(result.detail + (f" ({result.url})" if result.url else ""))
 
 
 @main.command()
