@@ -399,3 +399,33 @@ def test_the_example_fleet_workflow_runs_only_a_pinned_template():
     workflow = YAML(typ="safe").load((TEMPLATE / "examples/fleet/.github/workflows/fleet.yaml").read_text())
     (checkout,) = [s for s in workflow["jobs"]["apply"]["steps"] if s.get("with", {}).get("path") == "hub-image"]
     assert re.fullmatch(r"[0-9a-f]{40}", str(checkout["with"]["ref"]))
+
+
+def test_deploy_repo_sets_each_repositorys_variable_once_and_follows_the_manifest(fleet, github):
+    with_deploy = MANIFEST.replace(
+        '  jupyterhub_version: "5.3"\n', '  jupyterhub_version: "5.3"\n  deploy_repo: demo-org/hub-config\n'
+    )
+    result = fleet("apply", "--json", text=with_deploy)
+    assert result.returncode == 0, result.stderr
+    assert all("variable" in row["actions"] for row in by_repo(result).values())
+    assert {r: github.repo(f"demo-org/{r}").variables for r in REPOS} == {
+        r: {"HUB_DEPLOY_REPO": "demo-org/hub-config"} for r in REPOS
+    }
+    github.clear_log()
+    again = fleet("apply", "--json")
+    assert again.returncode == 0 and writes(github) == []
+    moved = with_deploy.replace(
+        "    image_name: demo-org/bio-hub-image\n",
+        "    image_name: demo-org/bio-hub-image\n    deploy_repo: demo-org/bio-config\n",
+    )
+    plan = fleet("plan", "--json", text=moved)
+    assert by_repo(plan)["bio-hub-image"]["detail"] == "set variable HUB_DEPLOY_REPO=demo-org/bio-config"
+    assert fleet("apply", "--json").returncode == 0
+    assert writes(github) == ["PATCH /repos/demo-org/bio-hub-image/actions/variables/HUB_DEPLOY_REPO"]
+    assert github.repo("demo-org/bio-hub-image").variables == {"HUB_DEPLOY_REPO": "demo-org/bio-config"}
+
+
+def test_a_deploy_repo_that_is_not_owner_name_is_refused(fleet, github):
+    result = fleet("plan", text=MANIFEST.replace("  registry: quay.io\n", "  registry: quay.io\n  deploy_repo: just-a-name\n"))
+    assert result.returncode == 2
+    assert "defaults.deploy_repo: just-a-name is not OWNER/NAME" in result.stderr

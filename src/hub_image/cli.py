@@ -401,7 +401,7 @@ def fleet_plan(manifest, template, as_json, wait) -> None:
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @click.option("--template", help="The hub-image template to render from (default: the installed one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
+@click.option("--workers", default=32, show_default=True, type=click.IntRange(1, 32), help="Images worked on at once.")
 @click.option(
     "--wait",
     is_flag=True,

@@ -28,7 +28,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 from . import github_api
 from .errors import HubImageError, SetupError
 from .fleet_plan import WORKFLOW_PATH, Planner
-from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecrets, SetUpQuay, summary
+from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecrets, SetUpQuay, SetVariable, summary
 from .manifest import NOT_IN_MANIFEST, Image, Manifest, load_manifest
 from .org_secrets import Existing, OrgSecrets
 from .pacing import GITHUB_WINDOWS, Pacer
@@ -70,6 +70,7 @@ class Fleet:
     org_failed: bool = False
     stop_reason: str = ""  # why the run stopped early (a wait longer than max_wait)
     user_login: str = ""  # whose token it is (prepare)
+    workdir: str | None = None  # while applying: where the projects are rendered
     _local: threading.local = field(default_factory=threading.local)
 
     @classmethod
@@ -137,16 +138,17 @@ class Fleet:
             if p.status == "planned" and not p.steps:
                 p.status, p.detail = "unchanged", "nothing to do"
         self.secrets = self._credentials(todo, existing)
-        if not self.manifest.org_secrets:
-            self.each(lambda p: self.fill_image(self.set_up_image(p)), on_done, "applying", todo)
+        with tempfile.TemporaryDirectory(prefix="hub-image-fleet-") as self.workdir:
+            if not self.manifest.org_secrets:
+                self.each(lambda p: self.fill_image(self.set_up_image(p)), on_done, "applying", todo)
+                return plans
+            # Every repository first, then the organisation secrets that name them, then the pushes.
+            self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", todo)
+            if not self.pacer.stop.is_set():
+                self._apply_org_secrets(plans)
+            pushes = [p for p in todo if p.status == "planned"]
+            self.each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
             return plans
-        # Every repository first, then the organisation secrets that name them, then the pushes.
-        self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", todo)
-        if not self.pacer.stop.is_set():
-            self._apply_org_secrets(plans)
-        pushes = [p for p in todo if p.status == "planned"]
-        self.each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
-        return plans
 
     def _read(self, on_done) -> tuple[list[ImagePlan], Existing | None]:
         """Every image planned; the organisation's secrets read meanwhile (when it has them)."""
@@ -166,7 +168,7 @@ class Fleet:
         missing = sorted(n for n in names if not self.environ.get(n))
         if missing:
             raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
-        writes = sum(isinstance(s, (CreateRepo, Configure)) for p in todo for s in p.steps)
+        writes = sum(isinstance(s, (CreateRepo, Configure, SetVariable)) for p in todo for s in p.steps)
         writes += sum(len(s.names) for p in todo if (s := p.get(SetSecrets))) + len(org)
         per_hour = self.pacer.writes_per_hour()
         if writes > per_hour:
@@ -180,8 +182,11 @@ class Fleet:
         return {n: self.environ[n] for n in names}
 
     def set_up_image(self, plan: ImagePlan) -> ImagePlan:
-        """The registry (quay.io), the repository and its secrets."""
+        """The project rendered (while the write limits may hold this worker anyway), then
+        the registry (quay.io), the repository and its secrets."""
         image = plan.image
+        if plan.get(PushProject):
+            plan.project = render(self.template, image.answers, Path(tempfile.mkdtemp(dir=self.workdir)))
         if quay := plan.get(SetUpQuay):
             from .quay import Quay
 
@@ -198,6 +203,12 @@ class Fleet:
         if secrets := plan.get(SetSecrets):
             values = quay.quay.secrets if quay else self.secrets
             github_api.write_secrets(plan.repo, {n: values[n] for n in secrets.names}, pace=self.pacer.write)
+        if variable := plan.get(SetVariable):
+            with self.pacer.write():
+                if variable.create:
+                    plan.repo.create_variable(variable.variable, variable.value)
+                else:
+                    plan.repo.get_variable(variable.variable).edit(variable.value)
         return plan
 
     def fill_image(self, plan: ImagePlan) -> ImagePlan:
@@ -205,8 +216,8 @@ class Fleet:
         repo, full_name = plan.repo, f"{self.manifest.owner}/{plan.image.repo_name}"
         assert repo is not None, "a repository is created or read before it is changed"
         if plan.get(PushProject):
-            with tempfile.TemporaryDirectory(prefix="hub-image-fleet-") as tmp:
-                done = push_project(render(self.template, plan.image.answers, Path(tmp)), repo.clone_url, self.token)
+            assert plan.project is not None, "the project is rendered before the repository is set up"
+            done = push_project(plan.project, repo.clone_url, self.token)
             if any("already has history" in line for line in done):
                 raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if change := plan.get(Configure):
@@ -227,11 +238,28 @@ class Fleet:
             self.org_changes = [f"setting the organisation secrets: {github_api.describe_network_error(exc)}"]
 
     def each(self, fn, on_done, verb: str, items: list | None = None, workers: int | None = None) -> list:
-        """``fn`` on every image (or plan) on a few threads, each failure one row.  Ctrl-C:
-        no new image, write or wait starts; requests in flight get a few seconds."""
-        items = list(self.manifest.images) if items is None else items
+        """``fn`` on every image (default) or plan, by :class:`Crew`; a wait longer than
+        allowed stops the run and says why (:attr:`stop_reason`)."""
+        crew = Crew(self.manifest.owner, self.pacer, workers or self.workers)
+        try:
+            return crew.run(fn, on_done, verb, list(self.manifest.images) if items is None else items)
+        finally:
+            self.stop_reason = self.stop_reason or crew.stop_reason
+
+
+@dataclass
+class Crew:
+    """A few threads that take the images (or plans) one by one, each failure one row;
+    Ctrl-C: no new image, write or wait starts, and requests in flight get a few seconds."""
+
+    owner: str
+    pacer: Pacer
+    workers: int
+    stop_reason: str = ""
+
+    def run(self, fn, on_done, verb: str, items: list) -> list:
         results: list = [None] * len(items)
-        pool = ThreadPoolExecutor(max_workers=workers or self.workers)
+        pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
         try:
             for future in as_completed(futures):
@@ -255,11 +283,11 @@ class Fleet:
         except KeyboardInterrupt:
             plan.status, plan.detail = "interrupted", f"{verb}: stopped"
         except RateLimitExceededExceedsMaxWait as exc:  # stops the whole run, not just this image
-            self.stop_reason = self.stop_reason or github_api.explain(exc, verb, self.manifest.owner)
+            self.stop_reason = self.stop_reason or github_api.explain(exc, verb, self.owner)
             self.pacer.stop.set()
             plan.status, plan.detail = "interrupted", f"{verb}: stopped (rate limit)"
         except GithubException as exc:
-            plan.status, plan.detail = "failed", github_api.explain(exc, verb, f"{self.manifest.owner}/{plan.image.repo_name}")
+            plan.status, plan.detail = "failed", github_api.explain(exc, verb, f"{self.owner}/{plan.image.repo_name}")
         except HubImageError as exc:
             plan.status, plan.detail = "failed", f"{verb}: {exc}"
         except requests.RequestException as exc:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from github import Github, GithubException
 
 from . import registries, workflow
-from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecrets, SetUpQuay
+from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecrets, SetUpQuay, SetVariable
 from .manifest import Image, Manifest
 
 WORKFLOW_PATH = ".github/workflows/build.yaml"
+#: The repository variable the generated workflow's deploy job reads.
+DEPLOY_VARIABLE = "HUB_DEPLOY_REPO"
 
 
 @dataclass
@@ -25,7 +27,20 @@ class Planner:
         plan = self._plan_github(image)
         if self.quay_by_api(image):
             self._plan_quay(image, plan)
+        if image.deploy_repo:
+            self._plan_variable(plan, DEPLOY_VARIABLE, image.deploy_repo)
         return plan
+
+    def _plan_variable(self, plan: ImagePlan, name: str, value: str) -> None:
+        current = None
+        if plan.repo is not None:
+            try:
+                current = plan.repo.get_variable(name).value
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+        if current != value:
+            plan.add(SetVariable(name, value, create=current is None))
 
     def quay_by_api(self, image: Image) -> bool:
         """quay.io set up through its API: QUAY_API_TOKEN given, each repository its own robot."""

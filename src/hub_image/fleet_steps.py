@@ -4,6 +4,7 @@ manifest and what GitHub and Quay hold; the executor runs them in this order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from github.Repository import Repository
@@ -62,11 +63,24 @@ class Configure:
         return "change IMAGE_NAME/NO_PUSH"
 
 
-Step = SetUpQuay | CreateRepo | SetSecrets | PushProject | Configure
+@dataclass(frozen=True)
+class SetVariable:
+    """An Actions variable of the repository (HUB_DEPLOY_REPO: where deploy proposes images)."""
+
+    variable: str
+    value: str
+    create: bool  # it does not exist yet (else it has another value)
+    name = "variable"
+
+    def describe(self) -> str:
+        return f"set variable {self.variable}={self.value}"
+
+
+Step = SetUpQuay | CreateRepo | SetSecrets | SetVariable | PushProject | Configure
 #: The order steps are listed in.  They run in two phases (fleet.py): the registry, the
 #: repository and its secrets, then the files (a push starts a build, which logs in to
 #: the registry with the secrets).
-ORDER = ("quay", "create", "push", "configure", "secrets")
+ORDER = ("quay", "create", "push", "configure", "secrets", "variable")
 
 
 @dataclass
@@ -76,6 +90,7 @@ class ImagePlan:
     repo: Repository | None = None
     status: str = "planned"  # planned, unchanged, done, failed, interrupted
     detail: str = ""
+    project: Path | None = None  # the generated project, rendered before the first write
 
     def add(self, step: Step) -> None:
         self.steps = sorted([*self.steps, step], key=lambda s: ORDER.index(s.name))

@@ -4,6 +4,7 @@ line, and an invalid manifest raises before anything is planned or applied."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from .template import template_defaults
 NOT_IN_MANIFEST = {"github_owner", "github_setup", "repo_visibility"}
 SECRET_WORDS = ("password", "token", "secret", "key")
 #: Manifest keys beside the template's questions (in ``defaults`` or per image), and
-#: their defaults: the consent to make an existing private quay.io repository public.
-IMAGE_OPTIONS: dict[str, bool] = {"quay_make_public": False}
+#: their defaults: the consent to make an existing private quay.io repository public,
+#: and the hub's deployment repository (the variable HUB_DEPLOY_REPO of each repository).
+IMAGE_OPTIONS: dict[str, bool | str] = {"quay_make_public": False, "deploy_repo": ""}
+DEPLOY_REPO = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
 TOP_KEYS = ("owner", "defaults", "images", "org_secrets", "visibility")
 
 
@@ -30,6 +33,7 @@ class Image:
     answers: dict[str, Any]  # validated, as the template validates them
     line: int
     quay_make_public: bool = False
+    deploy_repo: str = ""  # OWNER/NAME, or '' (no deployment pull requests)
 
     @property
     def repo_name(self) -> str:
@@ -90,7 +94,7 @@ class _Reader:
             if any(word in str(key).lower() for word in SECRET_WORDS):
                 what = "secrets never go in the manifest; export them as environment variables"
             elif key in IMAGE_OPTIONS:
-                what = "" if isinstance(mapping[key], bool) else "write true or false without quotes"
+                what = option_problem(key, mapping[key], self.raw(mapping, key))
             elif key not in known:
                 what = f"not a template variable (one of: {', '.join(sorted(known))})"
             else:
@@ -161,7 +165,7 @@ def _image(reader: _Reader, i: int, node: Any, defaults: Any, owner: str) -> Ima
     label = f"images[{i}] ({node.get('repo_name', '?')})."
     reader.check_keys(node, label)
     given = {**dict(defaults), **dict(node)}
-    options = {k: bool(given.get(k, default)) for k, default in IMAGE_OPTIONS.items()}
+    options = {k: given.get(k, default) for k, default in IMAGE_OPTIONS.items()}
     answers = {k: v for k, v in given.items() if k not in IMAGE_OPTIONS}
     merged = {**reader.defaults_known, **answers, "github_owner": owner, "github_setup": "none"}
     try:
@@ -178,7 +182,7 @@ def _image(reader: _Reader, i: int, node: Any, defaults: Any, owner: str) -> Ima
         )
         return None
     reader.repos[name] = line
-    return Image(validated, line, options["quay_make_public"])
+    return Image(validated, line, bool(options["quay_make_public"]), str(options["deploy_repo"] or ""))
 
 
 def _check_unique(reader: _Reader, images: list[Image]) -> None:
@@ -207,6 +211,15 @@ def refuse_aliases(text: str, where: str) -> None:
                 f"{where}:{event.start_mark.line + 1}: YAML anchors and aliases (&, *) are not allowed "
                 "in a manifest; write each value out"
             )
+
+
+def option_problem(key: str, value: Any, raw: str) -> str:
+    """What is wrong with a value of one of :data:`IMAGE_OPTIONS`."""
+    if isinstance(IMAGE_OPTIONS[key], bool):
+        return "" if isinstance(value, bool) else "write true or false without quotes"
+    if value is None or (isinstance(value, str) and (not value or DEPLOY_REPO.fullmatch(value))):
+        return ""
+    return f"{raw} is not OWNER/NAME; give the hub's deployment repository, e.g. my-org/hub-config"
 
 
 def type_problem(value: Any, default: Any, raw: str) -> str:

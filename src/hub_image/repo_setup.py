@@ -290,20 +290,15 @@ def setup_repo(req: Request, token: str, secrets: dict[str, str], gh: Github | N
             step = "checking origin"
             check_origin(req.project_dir, req.owner, req.repo_name, gh.requester.base_url)
             step = "checking the token"
-            me = gh.get_user()
-            login = me.login  # GET /user
+            me, login = gh.get_user(), gh.get_user().login  # GET /user
             github_api.check_scopes(gh.oauth_scopes, private=req.private)
             step = f"looking up {req.full_name}"
             repo = github_api.get_repo(gh, req.full_name)
             if repo is None:
                 step = f"creating {req.full_name}"
+                mine = me if login.lower() == req.owner.lower() else None
                 repo = github_api.create_repo(
-                    gh,
-                    req.owner,
-                    req.repo_name,
-                    me=me if login.lower() == req.owner.lower() else None,
-                    description=req.description,
-                    private=req.private,
+                    gh, req.owner, req.repo_name, me=mine, description=req.description, private=req.private
                 )
                 report.done.append(f"created {'private' if req.private else 'public'} repository {repo.html_url}")
             else:
