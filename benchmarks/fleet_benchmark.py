@@ -57,7 +57,7 @@ def base_env(emu: GitHubEmulator, work: Path, minute: float) -> dict:
         QUAY_USERNAME="bench-org+builder",
         QUAY_PASSWORD="benchmark-secret",
         COOKIECUTTER_CONFIG=str(config),
-        HUB_IMAGE_TEMPLATE=str(ROOT),
+        HUB_IMAGE_TEMPLATE_DIR=str(ROOT),
         PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
     )
 

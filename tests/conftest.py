@@ -179,7 +179,7 @@ def fleet_env(cc_env, github) -> dict:
         GITHUB_TOKEN=TOKEN,
         QUAY_USERNAME="demo-org+builder",
         QUAY_PASSWORD="fleet-secret",
-        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+        HUB_IMAGE_TEMPLATE_DIR=str(TEMPLATE),
     )
 
 

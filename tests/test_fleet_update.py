@@ -37,7 +37,7 @@ def fleet(fleet_env, tmp_path: Path, template_repo):
     """The fleet, applied from the template's first commit."""
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
-    run = fleet_runner(dict(fleet_env, HUB_IMAGE_TEMPLATE=str(template_repo)), manifest)
+    run = fleet_runner(dict(fleet_env, HUB_IMAGE_TEMPLATE_DIR=str(template_repo)), manifest)
     applied = run("apply", "--json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     return run

@@ -126,7 +126,7 @@ def test_a_fleet_run_by_an_installed_hub_image_records_its_source(served, tmp_pa
     site = pip_install(tmp_path / "site", url, a)
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text("owner: demo-org\nimages:\n  - repo_name: climate-image\n    image_name: demo-org/climate\n")
-    env = {k: v for k, v in fleet_env.items() if k != "HUB_IMAGE_TEMPLATE"}
+    env = {k: v for k, v in fleet_env.items() if k != "HUB_IMAGE_TEMPLATE_DIR"}
     result = installed(site, "fleet", "apply", "--json", str(manifest), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert by_repo(result)["climate-image"]["status"] == "done"

@@ -77,7 +77,7 @@ def test_fleet_manifest_values_reach_the_pushed_repo_literally(github, tmp_path,
         GITHUB_TOKEN=TOKEN,
         QUAY_USERNAME="demo-org+robot",
         QUAY_PASSWORD=SECRET,
-        HUB_IMAGE_TEMPLATE=str(TEMPLATE),
+        HUB_IMAGE_TEMPLATE_DIR=str(TEMPLATE),
     )
     result = subprocess.run(
         [tool("hub-image"), "fleet", "apply", str(manifest), "--json"],

@@ -41,7 +41,7 @@ def test_a_fleet_apply_runs_the_templates_hook_without_any_secret(fleet_env, git
     template = recording_template(tmp_path / "hub-image", records)
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(MANIFEST)
-    run = fleet_runner({**fleet_env, **SECRETS, "HUB_IMAGE_TEMPLATE": str(template)}, manifest)
+    run = fleet_runner({**fleet_env, **SECRETS, "HUB_IMAGE_TEMPLATE_DIR": str(template)}, manifest)
     applied = run("apply", "--json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     environments = recorded_environments(records)
@@ -52,7 +52,7 @@ def test_a_fleet_apply_runs_the_templates_hook_without_any_secret(fleet_env, git
 def test_new_and_update_run_the_templates_hook_without_any_secret(hub_image, tmp_path, cc_env):
     records = tmp_path / "records"
     template = recording_template(tmp_path / "hub-image", records)
-    env = {**cc_env, **SECRETS, "QUAY_API_TOKEN": "quay-SENTINEL-api", "HUB_IMAGE_TEMPLATE": str(template)}
+    env = {**cc_env, **SECRETS, "QUAY_API_TOKEN": "quay-SENTINEL-api", "HUB_IMAGE_TEMPLATE_DIR": str(template)}
     made = subprocess.run(
         [tool("hub-image"), "new", str(tmp_path / "made"), "--no-input", "image_name=acme/stats"],
         env=env,
@@ -79,7 +79,7 @@ def test_update_refuses_a_record_naming_another_template_unless_named_explicitly
     hostile = recording_template(tmp_path / "hostile", records)
     made = subprocess.run(
         [tool("hub-image"), "new", str(tmp_path / "made"), "--no-input"],
-        env={**cc_env, "HUB_IMAGE_TEMPLATE": str(hostile)},
+        env={**cc_env, "HUB_IMAGE_TEMPLATE_DIR": str(hostile)},
         capture_output=True,
         text=True,
     )

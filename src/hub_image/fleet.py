@@ -33,7 +33,7 @@ from .manifest import NOT_IN_MANIFEST, Image, Manifest, load_manifest
 from .org_secrets import Existing, OrgSecrets
 from .pacing import GITHUB_WINDOWS, Pacer
 from .repo_setup import push_project
-from .template import render
+from .template import Rendering
 
 __all__ = ["NOT_IN_MANIFEST", "Fleet", "Image", "ImagePlan", "Manifest", "load_manifest", "summary"]
 
@@ -139,16 +139,21 @@ class Fleet:
                 p.status, p.detail = "unchanged", "nothing to do"
         self.secrets = self._credentials(todo, existing)
         with tempfile.TemporaryDirectory(prefix="hub-image-fleet-") as self.workdir:
-            if not self.manifest.org_secrets:
-                self.each(lambda p: self.fill_image(self.set_up_image(p)), on_done, "applying", todo)
+            try:
+                if not self.manifest.org_secrets:
+                    self.each(lambda p: self.fill_image(self.set_up_image(p)), on_done, "applying", todo)
+                    return plans
+                # Every repository first, then the organisation secrets that name them, then the pushes.
+                self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", todo)
+                if not self.pacer.stop.is_set():
+                    self._apply_org_secrets(plans)
+                pushes = [p for p in todo if p.status == "planned"]
+                self.each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
                 return plans
-            # Every repository first, then the organisation secrets that name them, then the pushes.
-            self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", todo)
-            if not self.pacer.stop.is_set():
-                self._apply_org_secrets(plans)
-            pushes = [p for p in todo if p.status == "planned"]
-            self.each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
-            return plans
+            finally:
+                for p in todo:
+                    if p.rendering is not None:
+                        p.rendering.close()
 
     def _read(self, on_done) -> tuple[list[ImagePlan], Existing | None]:
         """Every image planned; the organisation's secrets read meanwhile (when it has them)."""
@@ -185,8 +190,8 @@ class Fleet:
         """The project rendered (while the write limits may hold this worker anyway), then
         the registry (quay.io), the repository and its secrets."""
         image = plan.image
-        if plan.get(PushProject):
-            plan.project = render(self.template, image.answers, Path(tempfile.mkdtemp(dir=self.workdir)))
+        if plan.get(PushProject):  # rendered while this worker waits for GitHub
+            plan.rendering = Rendering(self.template, image.answers, Path(tempfile.mkdtemp(dir=self.workdir)))
         if quay := plan.get(SetUpQuay):
             from .quay import Quay
 
@@ -216,8 +221,8 @@ class Fleet:
         repo, full_name = plan.repo, f"{self.manifest.owner}/{plan.image.repo_name}"
         assert repo is not None, "a repository is created or read before it is changed"
         if plan.get(PushProject):
-            assert plan.project is not None, "the project is rendered before the repository is set up"
-            done = push_project(plan.project, repo.clone_url, self.token)
+            assert plan.rendering is not None, "the project is rendered while the repository is set up"
+            done = push_project(plan.rendering.result(), repo.clone_url, self.token)
             if any("already has history" in line for line in done):
                 raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if change := plan.get(Configure):

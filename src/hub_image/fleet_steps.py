@@ -4,13 +4,13 @@ manifest and what GitHub and Quay hold; the executor runs them in this order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from github.Repository import Repository
 
 from .manifest import Image
 from .quay import QuayPlan
+from .template import Rendering
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class ImagePlan:
     repo: Repository | None = None
     status: str = "planned"  # planned, unchanged, done, failed, interrupted
     detail: str = ""
-    project: Path | None = None  # the generated project, rendered before the first write
+    rendering: Rendering | None = None  # the generated project, started before the first write
 
     def add(self, step: Step) -> None:
         self.steps = sorted([*self.steps, step], key=lambda s: ORDER.index(s.name))

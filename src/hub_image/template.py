@@ -19,9 +19,9 @@ PACKAGED = "_template"
 
 
 def template_dir(explicit: str | None = None) -> Path:
-    """The template to render: ``explicit`` (``--template``), ``HUB_IMAGE_TEMPLATE``, the
+    """The template to render: ``explicit`` (``--template``), ``HUB_IMAGE_TEMPLATE_DIR``, the
     copy inside the installed package, or the checkout this package runs from."""
-    given = explicit or os.environ.get("HUB_IMAGE_TEMPLATE")
+    given = explicit or os.environ.get("HUB_IMAGE_TEMPLATE_DIR")
     if given:
         if not (Path(given) / "cookiecutter.json").is_file():
             raise TemplateError(
@@ -73,38 +73,63 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path, source: So
     return the project.  ``source``: where the template came from, recorded in
     .cruft.json and named in the README (default: what ``template`` itself shows).
     GitHub setup is never run from here: callers do it after."""
-    import subprocess
-    import sys
-    import tempfile
+    return Rendering(template, answers, output_dir, source).result()
 
-    from . import record
-    from .source import RENDER_COMMIT, RENDER_SOURCE, Source
 
-    source = source or Source(*record.template_source(template))
-    output_dir = output_dir.resolve()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    given = {**{k: v for k, v in answers.items() if not k.startswith("_")}, "github_setup": "none"}
-    args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in given.items()]
-    with tempfile.TemporaryDirectory(prefix="hub-image-render-") as tmp:
-        config = Path(tmp) / "cookiecutter.yaml"  # replays and clones stay out of ~
-        config.write_text(f"replay_dir: {Path(tmp) / 'replay'}\ncookiecutters_dir: {Path(tmp) / 'cookiecutters'}\n")
-        done = subprocess.run(
-            [sys.executable, "-m", "cookiecutter", "--no-input", str(template.resolve()), "-o", str(output_dir), *args],
-            capture_output=True,
+class Rendering:
+    """One render under way (:func:`render`): started when made, so that a caller can do
+    other work, such as waiting for GitHub, before it asks for the :meth:`result`."""
+
+    def __init__(self, template: Path, answers: dict[str, Any], output_dir: Path, source: Source | None = None):
+        import subprocess
+        import sys
+        import tempfile
+
+        from . import record
+        from .source import RENDER_COMMIT, RENDER_SOURCE, Source
+
+        source = source or Source(*record.template_source(template))
+        self.output_dir = output_dir.resolve()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        given = {**{k: v for k, v in answers.items() if not k.startswith("_")}, "github_setup": "none"}
+        args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in given.items()]
+        self.tmp = tempfile.TemporaryDirectory(prefix="hub-image-render-")
+        config = Path(self.tmp.name) / "cookiecutter.yaml"  # replays and clones stay out of ~
+        config.write_text(f"replay_dir: {config.parent / 'replay'}\ncookiecutters_dir: {config.parent / 'cookiecutters'}\n")
+        env = {
+            **safe_environment(),
+            "COOKIECUTTER_CONFIG": str(config),
+            RENDER_SOURCE: source.url,
+            RENDER_COMMIT: source.commit or "",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cookiecutter", "--no-input", str(template.resolve()), "-o", str(self.output_dir), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
-            env={
-                **safe_environment(),
-                "COOKIECUTTER_CONFIG": str(config),
-                RENDER_SOURCE: source.url,
-                RENDER_COMMIT: source.commit or "",
-            },
-            cwd=tmp,
+            env=env,
+            cwd=self.tmp.name,
         )
-    if done.returncode != 0:
-        ours = [line.removeprefix("error: ") for line in done.stderr.splitlines() if line.startswith("error: ")]
-        raise TemplateError(f"rendering the template failed: {(ours or done.stderr.strip().splitlines() or ['?'])[-1]}")
-    (project,) = [p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    return project
+
+    def result(self) -> Path:
+        """The project, once cookiecutter is done; a failure is one line."""
+        try:
+            _, stderr = self.process.communicate()
+        finally:
+            self.tmp.cleanup()
+        if self.process.returncode != 0:
+            ours = [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
+            raise TemplateError(f"rendering the template failed: {(ours or stderr.strip().splitlines() or ['?'])[-1]}")
+        (project,) = [p for p in self.output_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return project
+
+    def close(self) -> None:
+        """Stop it, when its result is not wanted any more (nothing, once it was taken)."""
+        if self.process.returncode is None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.communicate()
+        self.tmp.cleanup()
 
 
 def apply_answers(answers: dict[str, Any], project_dir: str | Path) -> None:
