@@ -32,7 +32,7 @@ from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecre
 from .manifest import NOT_IN_MANIFEST, Image, Manifest, load_manifest
 from .org_secrets import Existing, OrgSecrets
 from .pacing import GITHUB_WINDOWS, Pacer
-from .repo_setup import push_project
+from .repo_setup import commit_project, push_project
 from .template import Rendering
 
 __all__ = ["NOT_IN_MANIFEST", "Fleet", "Image", "ImagePlan", "Manifest", "load_manifest", "summary"]
@@ -214,6 +214,8 @@ class Fleet:
                     plan.repo.create_variable(variable.variable, variable.value)
                 else:
                     plan.repo.get_variable(variable.variable).edit(variable.value)
+        if plan.rendering is not None:  # the first commit, made before the push
+            commit_project(plan.rendering.result())
         return plan
 
     def fill_image(self, plan: ImagePlan) -> ImagePlan:
@@ -222,7 +224,7 @@ class Fleet:
         assert repo is not None, "a repository is created or read before it is changed"
         if plan.get(PushProject):
             assert plan.rendering is not None, "the project is rendered while the repository is set up"
-            done = push_project(plan.rendering.result(), repo.clone_url, self.token)
+            done = push_project(plan.rendering.result(), repo.clone_url, self.token, empty=bool(plan.get(CreateRepo)))
             if any("already has history" in line for line in done):
                 raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if change := plan.get(Configure):

@@ -93,6 +93,7 @@ class Rendering:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         given = {**{k: v for k, v in answers.items() if not k.startswith("_")}, "github_setup": "none"}
         args = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in given.items()]
+        self.stderr = ""
         self.tmp = tempfile.TemporaryDirectory(prefix="hub-image-render-")
         config = Path(self.tmp.name) / "cookiecutter.yaml"  # replays and clones stay out of ~
         config.write_text(f"replay_dir: {config.parent / 'replay'}\ncookiecutters_dir: {config.parent / 'cookiecutters'}\n")
@@ -112,14 +113,16 @@ class Rendering:
         )
 
     def result(self) -> Path:
-        """The project, once cookiecutter is done; a failure is one line."""
-        try:
-            _, stderr = self.process.communicate()
-        finally:
-            self.tmp.cleanup()
+        """The project, once cookiecutter is done (asked again, the same); a failure is one line."""
+        if self.process.returncode is None:
+            try:
+                _, self.stderr = self.process.communicate()
+            finally:
+                self.tmp.cleanup()
         if self.process.returncode != 0:
-            ours = [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
-            raise TemplateError(f"rendering the template failed: {(ours or stderr.strip().splitlines() or ['?'])[-1]}")
+            said = self.stderr.splitlines()
+            ours = [line.removeprefix("error: ") for line in said if line.startswith("error: ")]
+            raise TemplateError(f"rendering the template failed: {(ours or [s for s in said if s.strip()] or ['?'])[-1]}")
         (project,) = [p for p in self.output_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
         return project
 
