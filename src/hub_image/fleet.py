@@ -25,7 +25,7 @@ import requests
 from github import Github, GithubException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
-from . import github_api
+from . import git, github_api
 from .errors import HubImageError, SetupError
 from .fleet_plan import WORKFLOW_PATH, Planner
 from .fleet_steps import Configure, CreateRepo, ImagePlan, PushProject, SetSecrets, SetUpQuay, SetVariable, summary
@@ -191,7 +191,7 @@ class Fleet:
         the registry (quay.io), the repository and its secrets."""
         image = plan.image
         if plan.get(PushProject):  # rendered while this worker waits for GitHub
-            plan.rendering = Rendering(self.template, image.answers, Path(tempfile.mkdtemp(dir=self.workdir)))
+            plan.rendering = Rendering(self.template, image.answers, Path(tempfile.mkdtemp(dir=self.workdir)), background=True)
         if quay := plan.get(SetUpQuay):
             from .quay import Quay
 
@@ -224,8 +224,9 @@ class Fleet:
         assert repo is not None, "a repository is created or read before it is changed"
         if plan.get(PushProject):
             assert plan.rendering is not None, "the project is rendered while the repository is set up"
-            done = push_project(plan.rendering.result(), repo.clone_url, self.token, empty=bool(plan.get(CreateRepo)))
-            if any("already has history" in line for line in done):
+            if plan.get(CreateRepo):  # created by this run, so empty: one git push
+                git.push(plan.rendering.result(), repo.clone_url, "HEAD:refs/heads/main", self.token)
+            elif any("already has history" in x for x in push_project(plan.rendering.result(), repo.clone_url, self.token)):
                 raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
         if change := plan.get(Configure):
             with self.pacer.write():

@@ -346,11 +346,10 @@ def commit_project(project: Path) -> list[str]:
     return ["made the first commit"]
 
 
-def push_project(project: Path, clone_url: str, token: str, empty: bool = False) -> list[str]:
+def push_project(project: Path, clone_url: str, token: str) -> list[str]:
     """Make ``project`` a git repo with ``origin`` = ``clone_url`` and push ``main``,
-    unless the remote already has history (then it is left alone, and we say so; with
-    ``empty``, the repository was just created and is not asked).  An ``origin`` that
-    names another repository is never rewritten: that is an error."""
+    unless the remote already has history (then it is left alone, and we say so).  An
+    ``origin`` that names another repository is never rewritten: that is an error."""
     done = commit_project(project)
     origin = git.origin_url(project)
     if origin is None:
@@ -360,7 +359,7 @@ def push_project(project: Path, clone_url: str, token: str, empty: bool = False)
             f"origin is {origin}, not {clone_url}; hub-image does not change it: point it there "
             f"(git remote set-url origin {clone_url}) or remove it, and run again"
         )
-    remote_main = "" if empty else git.ls_remote(project, "origin", "refs/heads/*", token)
+    remote_main = git.ls_remote(project, "origin", "refs/heads/*", token)
     head = git.run(project, "rev-parse", "HEAD")
     if not remote_main:
         git.push(project, "origin", "HEAD:refs/heads/main", token, "--set-upstream")

@@ -80,7 +80,12 @@ class Rendering:
     """One render under way (:func:`render`): started when made, so that a caller can do
     other work, such as waiting for GitHub, before it asks for the :meth:`result`."""
 
-    def __init__(self, template: Path, answers: dict[str, Any], output_dir: Path, source: Source | None = None):
+    def __init__(
+        self, template: Path, answers: dict[str, Any], output_dir: Path, source: Source | None = None, background: bool = False
+    ):
+        """``background``: at a lower CPU priority (``nice``), so that work that waits on
+        the network goes first."""
+        import shutil
         import subprocess
         import sys
         import tempfile
@@ -103,8 +108,19 @@ class Rendering:
             RENDER_SOURCE: source.url,
             RENDER_COMMIT: source.commit or "",
         }
+        nice = ["nice", "-n", "10"] if background and shutil.which("nice") else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cookiecutter", "--no-input", str(template.resolve()), "-o", str(self.output_dir), *args],
+            [
+                *nice,
+                sys.executable,
+                "-m",
+                "cookiecutter",
+                "--no-input",
+                str(template.resolve()),
+                "-o",
+                str(self.output_dir),
+                *args,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

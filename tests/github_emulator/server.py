@@ -384,6 +384,8 @@ class _Handler(BaseHTTPRequestHandler):
             "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
             "EMU_WORKFLOW_SCOPE": "no" if scopes is not None and "workflow" not in scopes else "yes",
         }
+        if env["EMU_WORKFLOW_SCOPE"] == "yes":  # the hook would let it through: do not run it
+            env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="core.hooksPath", GIT_CONFIG_VALUE_0=str(emu.root / "no-hooks"))
         result = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = result.stdout.partition(b"\r\n\r\n")
         status, headers = 200, {}
