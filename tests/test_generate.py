@@ -145,7 +145,12 @@ def test_workflow_github_expressions_survive_rendering(generated):
         check_parses(expr)
     assert " github.workflow " in found and " github.event_name == 'pull_request' " in found
     secrets = set(re.findall(r"secrets\.([A-Z0-9_]+)", " ".join(found)))
-    assert secrets == set(registries.get(e["registry"]).secrets) | ({"GITHUB_TOKEN"} if e["registry"] == "ghcr.io" else set())
+    # The registry's secrets (the build job), and the deploy job's token (never a registry's).
+    deploy = {"HUB_DEPLOY_APP_KEY", "HUB_DEPLOY_TOKEN"}
+    assert (
+        secrets
+        == set(registries.get(e["registry"]).secrets) | ({"GITHUB_TOKEN"} if e["registry"] == "ghcr.io" else set()) | deploy
+    )
     no_push = NO_PUSH_MAIN_AND_PRS if e["pr"] else NO_PUSH_MAIN_ONLY if e["image"] else None
     if no_push:
         assert f'NO_PUSH: "{no_push}"' in text

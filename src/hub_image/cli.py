@@ -306,7 +306,7 @@ def update(path: str, ref: str | None, sets: tuple[str, ...], adopt: bool, templ
 
 @main.group()
 def fleet() -> None:
-    """Many hub image repos from one manifest (see README)."""
+    """Many hub image repos from one manifest (the docs: How-to, Fleets)."""
 
 
 def _fleet(manifest: str, template: str | None, workers: int = 16, wait: bool = False):

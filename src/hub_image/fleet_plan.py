@@ -14,7 +14,7 @@ from .manifest import Image, Manifest
 
 WORKFLOW_PATH = ".github/workflows/build.yaml"
 #: The repository variable the generated workflow's deploy job reads.
-DEPLOY_VARIABLE = "HUB_DEPLOY_REPO"
+DEPLOY_REPO_VAR = "HUB_DEPLOY_REPO"
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Planner:
         if self.quay_by_api(image):
             self._plan_quay(image, plan)
         if image.deploy_repo:
-            self._plan_variable(plan, DEPLOY_VARIABLE, image.deploy_repo)
+            self._plan_variable(plan, DEPLOY_REPO_VAR, image.deploy_repo)
         return plan
 
     def _plan_variable(self, plan: ImagePlan, name: str, value: str) -> None:
