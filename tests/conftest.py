@@ -89,6 +89,14 @@ def tracked_template_files() -> list[str]:
     return sorted({p for p in out.split("\0") if p and (TEMPLATE / p).is_file()})
 
 
+def first_commit(repo: Path, message: str = "generated") -> Path:
+    """``repo``'s files as the first commit of ``main`` (a hub admin's `git init`)."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", message)
+    return repo
+
+
 def template_commit(dest: Path, author: str = "GitHub", message: str = "Initial commit") -> Path:
     """A git repository at ``dest`` holding the template's files in one commit on main."""
     for rel in tracked_template_files():

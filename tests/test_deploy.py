@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import TOKEN, git, template_commit, tool
+from conftest import TOKEN, first_commit, git, template_commit, tool
 from github_actions import _truthy_text, event_context
 
 IMAGE = "quay.io/acme/stats"
@@ -217,9 +217,7 @@ def test_the_deploy_jobs_steps_install_the_recorded_hub_image_and_open_the_pull_
     )
     assert made.returncode == 0, made.stderr
     project = tmp_path / "out" / "stats-image"
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "generated")
+    first_commit(project)
     steps = {s["name"]: s for s in deploy_job(project)["steps"]}
     # The runner: each step's script in the checkout, GITHUB_OUTPUT, and the step's env.
     job_site = tmp_path / "job-site"

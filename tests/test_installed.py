@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import TEMPLATE, by_repo, git, template_commit, tool, tree
+from conftest import TEMPLATE, by_repo, first_commit, git, template_commit, tool, tree
 from test_update import COMMENT, second_commit
 
 
@@ -76,9 +76,7 @@ def test_an_installed_hub_image_records_its_source_and_update_just_works_after_a
     assert (state["template"], state["commit"]) == (url, a)
     assert f"pip install git+{url}@{a}\n" in (project / "README.md").read_text()
     no_local_paths(project, tmp_path, TEMPLATE, site_a)
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "generated")
+    first_commit(project)
     env_file = project / "environment.yml"
     env_file.write_text(env_file.read_text() + "  - numpy\n")
     git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qam", "our packages")
@@ -107,9 +105,7 @@ def test_update_says_what_to_do_when_the_template_cannot_be_fetched(served, tmp_
     site = pip_install(tmp_path / "site", url, a)
     assert installed(site, "new", "made", "--no-input", cwd=tmp_path).returncode == 0
     project = tmp_path / "made" / "my-hub-image"
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "generated")
+    first_commit(project)
     github.stop()  # offline
     result = installed(site, "update", str(project), cwd=tmp_path)
     assert result.returncode == 1

@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import TOKEN, fleet_runner, git, recording_template, tool
+from conftest import TOKEN, first_commit, fleet_runner, recording_template, tool
 from test_fleet_update import MANIFEST, second_commit
 
 #: Secrets an operator's shell may hold while hub-image renders.
@@ -61,9 +61,7 @@ def test_new_and_update_run_the_templates_hook_without_any_secret(hub_image, tmp
     )
     assert made.returncode == 0, made.stderr
     project = tmp_path / "made" / "my-hub-image"
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "generated")
+    first_commit(project)
     second_commit(template)
     updated = subprocess.run(
         [tool("hub-image"), "update", str(project), "--template", str(template)], env=env, capture_output=True, text=True
@@ -86,9 +84,7 @@ def test_update_refuses_a_record_naming_another_template_unless_named_explicitly
     assert made.returncode == 0, made.stderr
     assert f"note: .cruft.json records the template as the local path {hostile}" in made.stderr
     project = tmp_path / "made" / "my-hub-image"
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-qm", "generated")
+    first_commit(project)
     for path in records.iterdir():
         path.unlink()
     refused = hub_image("update", str(project))

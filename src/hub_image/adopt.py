@@ -16,7 +16,7 @@ from . import git, record
 from .answers import validate_answers
 from .errors import HubImageError
 from .template import template_defaults
-from .update import Result, _template_at, fetch, require_clean, trusted_source
+from .update import Result, _template_at, fetch_at, require_clean, trusted_source
 
 #: Where repo2docker looks for its configuration before the repository's root.
 CONFIG_DIRS = ("binder", ".binder")
@@ -36,11 +36,7 @@ def adopt(project: Path, template: str | None = None, to: str | None = None) -> 
     trusted = trusted_source(template)
     with tempfile.TemporaryDirectory(prefix="hub-image-adopt-") as tmp_str:
         tmp = Path(tmp_str)
-        clone = tmp / "template"
-        fetch(trusted.url, clone)
-        commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or trusted.commit or 'HEAD'}^{{commit}}")
-        if not commit:
-            raise HubImageError(f"--to: {to or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
+        clone, commit = fetch_at(trusted, to, tmp)
         defaults = template_defaults(_template_at(clone, commit, tmp / "files"))
     answers = validate_answers({**defaults, **inferred})
     answers = {k: answers[k] for k in defaults}

@@ -75,6 +75,17 @@ def fetch(url: str, dest: Path) -> None:
         ) from None
 
 
+def fetch_at(trusted: Source, ref: str | None, tmp: Path) -> tuple[Path, str]:
+    """A clone of ``trusted`` in ``tmp``, and the commit ``ref`` names (default: the
+    trusted commit, else the newest)."""
+    clone = tmp / "template"
+    fetch(trusted.url, clone)
+    commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{ref or trusted.commit or 'HEAD'}^{{commit}}")
+    if not commit:
+        raise HubImageError(f"--to: {ref or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
+    return clone, commit
+
+
 def update(project: Path, to: str | None = None, sets: dict[str, str] | None = None, trusted: Source | None = None) -> Result:
     """Update ``project`` to the template at ``to`` (default: ``trusted``'s commit, else
     its newest) with the recorded answers changed by ``sets``.  The template is fetched
@@ -95,11 +106,7 @@ def update(project: Path, to: str | None = None, sets: dict[str, str] | None = N
     check_record(state["template"], trusted, explicit)
     with tempfile.TemporaryDirectory(prefix="hub-image-update-") as tmp_str:
         tmp = Path(tmp_str)
-        clone = tmp / "template"
-        fetch(trusted.url, clone)
-        new_commit = git.output(clone, "rev-parse", "--verify", "--quiet", f"{to or trusted.commit or 'HEAD'}^{{commit}}")
-        if not new_commit:
-            raise HubImageError(f"--to: {to or trusted.commit!r} is not a commit, branch or tag of {trusted.url}")
+        clone, new_commit = fetch_at(trusted, to, tmp)
         if not git.output(clone, "rev-parse", "--verify", "--quiet", f"{old_commit}^{{commit}}"):
             raise HubImageError(
                 f"{record.FILE} records the commit {old_commit[:12]}, which {trusted.url} does not have; "
