@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -33,11 +34,19 @@ def new(tmp_path: Path, *args: str, stdin: str = "", env: dict | None = None, py
     )
 
 
+#: The README's line that installs the hub-image a repo was made with.
+INSTALL_LINE = re.compile(rb"^pip install \S+$", re.M)
+
+
 def assert_same_repo(made: Path, rendered: Path) -> None:
     """The same files byte for byte, and the same recorded answers.  (Each record names
-    the template it came from: `hub-image new` renders the installed one, which in an
-    editable install is this checkout and in a wheel install the copy inside the package.)"""
+    the template it came from, and the README the hub-image to install: `hub-image new`
+    renders the installed one, which in an editable install is this checkout and in a
+    wheel install the copy inside the package, recorded as the source it was built from.)"""
     a, b = tree(made), tree(rendered)
+    for files in (a, b):
+        assert len(INSTALL_LINE.findall(files["README.md"])) == 1
+        files["README.md"] = INSTALL_LINE.sub(b"pip install HUB-IMAGE", files["README.md"])
     answers = [
         {k: v for k, v in json.loads(t.pop(".cruft.json"))["context"]["cookiecutter"].items() if not k.startswith("_")}
         for t in (a, b)
