@@ -164,3 +164,22 @@ def test_a_release_build_from_a_tag_passes_the_release_workflows_own_check(tmp_p
     # The wheel was built from the sdist, which carried the record (no git there).
     with tarfile.open(next((checkout / "dist").glob("*.tar.gz"))) as sdist:
         assert "hub_image-1.2.0/src/hub_image/_source.json" in sdist.getnames()
+
+
+def test_the_real_cruft_updates_a_repo_made_by_an_installed_hub_image(served, tmp_path):
+    url, work = served
+    a = git(work, "rev-parse", "HEAD").strip()
+    site = pip_install(tmp_path / "site", url, a)
+    assert installed(site, "new", "made", "--no-input", "image_name=acme/stats", cwd=tmp_path).returncode == 0
+    project = first_commit(tmp_path / "made" / "my-hub-image")
+    b = second_commit(work)
+    git(work, "push", "-q", "origin", "main")
+    stale = subprocess.run([tool("cruft"), "check"], cwd=project, capture_output=True, text=True, timeout=120)
+    assert stale.returncode != 0 and "out of date" in (stale.stdout + stale.stderr).lower()
+    updated = subprocess.run(
+        [tool("cruft"), "update", "--skip-apply-ask"], cwd=project, capture_output=True, text=True, timeout=300
+    )
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == b
+    assert "# A large image may need longer: raise it then." in (project / ".github/workflows/build.yaml").read_text()
+    assert f"pip install git+{url}@{b}\n" in (project / "README.md").read_text()  # the same line hub-image writes
