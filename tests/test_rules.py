@@ -88,11 +88,10 @@ WORKFLOW_SHAPES = [
 
 @pytest.mark.parametrize("text", WORKFLOW_SHAPES)
 @pytest.mark.parametrize("image", ["a/b", "quay.io/org-x/img_1.2", 'q"uote\\d/na me', "line\nbreak"])
-def test_a_fleets_shared_read_back_says_what_reading_the_edited_file_says(text, image):
-    """Images whose names differ share one read-back of the edited workflow (the name's
-    characters mean nothing in a double-quoted scalar); it must agree with a parse of
-    each image's own text, for every shape of file, and a name YAML would read otherwise
-    (a line break folds to a space) is refused, not written."""
+def test_an_edit_is_read_back_as_a_fresh_parse_of_the_file_reads_it(text, image):
+    """The values an edit reports are what a parse of the edited text says, for every
+    shape of file, and a name YAML would read otherwise (a line break folds to a space)
+    is refused, not written."""
     for push_on_pr in (False, True):
         wanted = workflow.PushSettings(image, push_on_pr)
         if "\n" in image:

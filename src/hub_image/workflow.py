@@ -8,7 +8,6 @@ change do.  The result is read back and checked before the file is written.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
@@ -19,7 +18,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import AnswerError, WorkflowError
 
@@ -138,16 +137,9 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
-@functools.lru_cache(maxsize=32)
-def _compose_text(text: str) -> Node:
-    """The node tree of ``text`` (read-only; cached, so a fleet's images that share one
-    rendered workflow parse it once)."""
-    return round_trip_yaml().compose(io.StringIO(text))
-
-
 def _compose(text: str, where: str) -> MappingNode:
     try:
-        root = _compose_text(text)
+        root = round_trip_yaml().compose(io.StringIO(text))
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
@@ -446,39 +438,14 @@ def _edit(
         return text, {
             k.value: (v.value if isinstance(v, ScalarNode) else None) for k, v in _action_with_blocks(root, where)[0].value
         }
-    values = _checked_values(text, edits, where, image_name)
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
+    values = _with_values(text, where)  # read back as the action will read it
     if (no_push is not None and values.get("NO_PUSH") != no_push) or (
         image_name is not None and (values.get("IMAGE_NAME") or "") != image_name
     ):
         raise WorkflowError(f"{where}: could not edit the {ACTION} step safely; edit IMAGE_NAME and NO_PUSH by hand")
     return text, values
-
-
-#: An image name that means the same in any double-quoted YAML scalar (no \\, " or line break).
-_PLAIN = re.compile(r"[A-Za-z0-9._/:@+-]+")
-#: What stands in for such a name while the edited text is read back.
-_PROBE = "hub-image.invalid/probe"
-
-
-def _checked_values(text: str, edits: list[tuple[int, int, str]], where: str, image_name: str | None) -> dict[str, str | None]:
-    """The action's inputs in ``text`` after ``edits``, as ruamel.yaml reads them back.
-
-    A plain image name is read back in a text where :data:`_PROBE` stands in for it: the
-    two texts differ only inside one double-quoted scalar whose characters mean nothing
-    special there, so they parse alike, and a fleet's images, which differ in their names
-    only, share one parse of it (:func:`_compose_text` keeps it)."""
-    plain = bool(image_name) and _PLAIN.fullmatch(image_name or "") is not None
-    if plain:
-        mine, probe = _quoted(image_name or ""), _quoted(_PROBE)
-        edits = [(start, end, replacement.replace(mine, probe)) for start, end, replacement in edits]
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    values = _with_values(text, where)
-    if plain and values.get("IMAGE_NAME") == _PROBE:
-        values = {**values, "IMAGE_NAME": image_name}
-    return values
 
 
 def _quoted(value: str) -> str:
