@@ -377,6 +377,43 @@ def test_apply_stays_under_githubs_write_limit(fleet, github, tmp_path, monkeypa
         assert f'IMAGE_NAME: "demo-org/hub-{i}"' in (clone / ".github" / "workflows" / "build.yaml").read_text()
 
 
+def test_org_secrets_reach_the_first_minutes_repositories_before_the_rest_are_created(fleet, github, monkeypatch):
+    # A 1 s "minute" of 6 writes, told to the emulator and the pacer: 6 repositories and 2
+    # organisation secrets take 2 minutes, and so do 2 rounds (4 + 2, then 2 + 2): the
+    # first 4 are given the secrets and pushed in the first minute.
+    from hub_image.fleet import Fleet
+    from hub_image.pacing import Pacer
+
+    github.writes_per_minute = 6
+    github.time_scale = 1 / 60
+    images = "".join(f"  - repo_name: hub-{i}\n    image_name: demo-org/hub-{i}\n" for i in range(6))
+    fleet.manifest.write_text("owner: demo-org\norg_secrets: true\nimages:\n" + images)
+    for name, value in fleet.env.items():
+        monkeypatch.setenv(name, value)
+    runner = Fleet.load(fleet.manifest, str(TEMPLATE), pacer=Pacer([(6, 1.0), (500, 60.0)]))
+    plans = runner.run_apply()
+    assert [p.status for p in plans] == ["done"] * 6, [p.detail for p in plans]
+    assert runner.org_changes == [
+        "create organisation secret QUAY_PASSWORD for 4 repositories",
+        "create organisation secret QUAY_USERNAME for 4 repositories",
+        "give organisation secret QUAY_PASSWORD to 2 more repositories",
+        "give organisation secret QUAY_USERNAME to 2 more repositories",
+    ]
+    assert github.rate_limit_violations == 0
+    org = github.accounts["demo-org"]
+    ids = {github.repo(f"demo-org/hub-{i}").id for i in range(6)}
+    assert all(org.secrets[n]["repos"] == ids for n in ("QUAY_PASSWORD", "QUAY_USERNAME"))
+    log = github.requests()
+    created = [i for i, r in enumerate(log) if r == "POST /orgs/demo-org/repos"]
+    first = [i for i, r in enumerate(log) if re.fullmatch(r"PUT /orgs/demo-org/actions/secrets/QUAY_\w+", r)]
+    more = [i for i, r in enumerate(log) if re.fullmatch(r"PUT /orgs/demo-org/actions/secrets/QUAY_\w+/repositories", r)]
+    assert len(created) == 6 and len(first) == 2 and len(more) == 2
+    assert sorted(created)[3] < min(first) and max(first) < sorted(created)[4]  # 4 repositories, their secrets, the rest
+    pushed = {event.removeprefix("push demo-org/"): at for event, at in github.git_log if event.startswith("push ")}
+    assert all(pushed[f"hub-{i}"] > max(first) for i in range(4))
+    assert all(pushed[f"hub-{i}"] > max(more) for i in (4, 5))
+
+
 def test_the_example_fleet_repository_is_valid(fleet, github):
     example = TEMPLATE / "examples" / "fleet"
     result = fleet("plan", "--json", text=(example / "fleet.yaml").read_text())

@@ -144,6 +144,22 @@ def test_a_stopped_pacer_admits_nothing_more():
         pass
 
 
+@pytest.mark.parametrize(
+    "writes, repeated, first",
+    [
+        ([1] * 100, 2, 78),  # 78 repositories and the 2 secrets fill the first minute; 22 and 2 again the next
+        ([2] * 100, 2, 39),  # two writes an image (a variable too): 39 fit beside the secrets
+        ([1] * 50, 2, 50),  # everything in the first minute: one round
+        ([1] * 158, 2, 158),  # 160 writes fill 2 minutes; the repeat would take a third: one round
+        ([1] * 497, 2, 497),  # 499 writes fit the hour; the repeat would not: one round
+    ],
+)
+def test_a_fleets_first_round_is_what_the_first_minute_holds_when_the_repeat_costs_no_window(writes, repeated, first):
+    from hub_image.pacing import GITHUB_WINDOWS
+
+    assert Pacer(GITHUB_WINDOWS, FakeClock()).first_round(writes, repeated) == first
+
+
 def test_a_long_wait_of_the_pacer_is_announced_once():
     pacer = Pacer([(1, 5.2)], FakeClock())
     told: list[float] = []

@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,7 @@ class Fleet:
                 if not self.manifest.org_secrets:
                     self.each(lambda p: self.fill_image(self.set_up_image(p)), on_done, "applying", todo)
                     return plans
-                # Every repository first, then the organisation secrets that name them, then the pushes.
-                self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", todo)
-                if not self.pacer.stop.is_set():
-                    self._apply_org_secrets(plans)
-                pushes = [p for p in todo if p.status == "planned"]
-                self.each(self.fill_image, on_done, "applying", pushes, workers=max(self.workers, PUSH_WORKERS))
+                self._apply_in_rounds(todo, len(self.org.changes(todo, existing or {})), on_done)
                 return plans
             finally:
                 for p in todo:
@@ -173,17 +168,7 @@ class Fleet:
         missing = sorted(n for n in names if not self.environ.get(n))
         if missing:
             raise SetupError(f"{', '.join(missing)} not set; export the registry credentials (they never go in the manifest)")
-        writes = sum(isinstance(s, (CreateRepo, Configure, SetVariable)) for p in todo for s in p.steps)
-        writes += sum(len(s.names) for p in todo if (s := p.get(SetSecrets))) + len(org)
-        per_hour = self.pacer.writes_per_hour()
-        if writes > per_hour:
-            hours = self.pacer.hours_for(writes)
-            if self.max_wait != float("inf"):
-                raise SetupError(
-                    f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
-                    f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
-                )
-            self.notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
+        self.pacer.check_the_hour(sum(p.writes for p in todo) + len(org), self.max_wait == float("inf"), self.notify)
         return {n: self.environ[n] for n in names}
 
     def set_up_image(self, plan: ImagePlan) -> ImagePlan:
@@ -235,15 +220,29 @@ class Fleet:
         plan.status, plan.detail = "done", plan.describe()
         return plan
 
-    def _apply_org_secrets(self, plans: list[ImagePlan]) -> None:
+    def _apply_in_rounds(self, todo: list[ImagePlan], secret_writes: int, on_done) -> None:
+        """Repositories, then the organisation secrets that name them, then their pushes (a
+        push starts the first build, which logs in with the secrets).  In two rounds when
+        that costs no window of the write limits: the first minute's repositories are
+        pushed while the rest wait for the next minute, not all after the last write."""
+        first = self.pacer.first_round([p.writes for p in todo], secret_writes)
+        workers = max(self.workers, PUSH_WORKERS)
+        pusher = ThreadPoolExecutor(max_workers=1)  # a round's pushes, beside the next round's writes
+        pushes: list[Future] = []
         try:
-            self.org_changes = self.org.apply(plans, self.secrets, self.pacer.write)
-        except GithubException as exc:
-            self.org_failed = True
-            self.org_changes = [github_api.explain(exc, "setting the organisation secrets", self.manifest.owner)]
-        except requests.RequestException as exc:
-            self.org_failed = True
-            self.org_changes = [f"setting the organisation secrets: {github_api.describe_network_error(exc)}"]
+            for batch, so_far in ((todo[:first], todo[:first]), (todo[first:], todo)):
+                if not batch or self.pacer.stop.is_set():
+                    continue
+                self.each(self.set_up_image, lambda p: None if p.status == "planned" else on_done(p), "applying", batch)
+                if not self.pacer.stop.is_set() and not self.org_failed:
+                    said, self.org_failed = self.org.apply(so_far, self.secrets, self.pacer.write)
+                    self.org_changes += said
+                ready = [p for p in batch if p.status == "planned"]
+                pushes.append(pusher.submit(self.each, self.fill_image, on_done, "applying", ready, workers))
+            for future in pushes:
+                future.result()
+        finally:
+            pusher.shutdown(wait=False)  # Ctrl-C: the pushes in flight get the grace of the others
 
     def each(self, fn, on_done, verb: str, items: list | None = None, workers: int | None = None) -> list:
         """``fn`` on every image (default) or plan, by :class:`Crew`; a wait longer than

@@ -99,6 +99,12 @@ class ImagePlan:
         return next((s for s in self.steps if isinstance(s, kind)), None)
 
     @property
+    def writes(self) -> int:
+        """The content-creating requests to GitHub its steps make (a push is git's)."""
+        one_each = (CreateRepo, Configure, SetVariable)
+        return sum(len(s.names) if isinstance(s, SetSecrets) else int(isinstance(s, one_each)) for s in self.steps)
+
+    @property
     def actions(self) -> list[str]:
         return [s.name for s in self.steps]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import requests
 from github import Github, GithubException
 
 from . import github_api
@@ -52,11 +53,12 @@ class OrgSecrets:
     def changes(self, plans: list[ImagePlan], existing: Existing) -> list[OrgSecretChange]:
         """What must change for ``plans``' repositories to see the secrets they use."""
         ids = {p.image.repo_name: p.repo.id for p in plans if p.repo is not None}
+        names = {p.image.repo_name for p in plans}
         out = []
         for name, repos in sorted(self.manifest.secret_names().items()):
             wanted = {ids[r] for r in repos if r in ids}
             if name not in existing:
-                text = f"create organisation secret {name} for {len(repos)} repositories"
+                text = f"create organisation secret {name} for {len(repos & names)} repositories"
                 out.append(OrgSecretChange(name, tuple(sorted(wanted)), True, text))
                 continue
             current = existing[name]
@@ -65,8 +67,17 @@ class OrgSecrets:
                 out.append(OrgSecretChange(name, tuple(sorted(current | wanted)), False, text))
         return out
 
-    def apply(self, plans: list[ImagePlan], values: dict[str, str], pace) -> list[str]:
-        """Read the secrets again (and the organisation's key), and make the changes."""
+    def apply(self, plans: list[ImagePlan], values: dict[str, str], pace) -> tuple[list[str], bool]:
+        """Read the secrets again (and the organisation's key), and make the changes: what
+        was done, or the one line that says why not; and whether it failed."""
+        try:
+            return self._apply(plans, values, pace), False
+        except GithubException as exc:
+            return [github_api.explain(exc, "setting the organisation secrets", self.manifest.owner)], True
+        except requests.RequestException as exc:
+            return [f"setting the organisation secrets: {github_api.describe_network_error(exc)}"], True
+
+    def _apply(self, plans: list[ImagePlan], values: dict[str, str], pace) -> list[str]:
         org = self.client().get_organization(self.manifest.owner)
         with ThreadPoolExecutor(max_workers=1) as pool:
             key = pool.submit(lambda: self.client().get_organization(self.manifest.owner).get_public_key())

@@ -3,11 +3,14 @@ content-creating requests within GitHub's secondary limits (80 a minute, 500 an 
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+
+from .errors import SetupError
 
 #: GitHub's secondary limits on content-creating requests: (count, seconds).
 GITHUB_WINDOWS = [(80, 60.0), (500, 3600.0)]
@@ -85,6 +88,27 @@ class Pacer:
         longest = max(seconds for _, seconds in self.windows)
         return min(count for count, seconds in self.windows if seconds == longest)
 
-    def hours_for(self, writes: int) -> float:
-        """Hours the hourly window alone needs for ``writes``."""
-        return writes / self.writes_per_hour()
+    def check_the_hour(self, writes: int, may_wait: bool, notify: Callable[[str], None]) -> None:
+        """A run of more ``writes`` than the hourly limit takes hours: refused unless it
+        may wait (--wait), and then said."""
+        per_hour = self.writes_per_hour()
+        if writes <= per_hour:
+            return
+        hours = writes / per_hour
+        if not may_wait:
+            raise SetupError(
+                f"this run needs {writes} writes, more than GitHub's {per_hour} an hour: it would take "
+                f"about {hours:.1f} h; run it with --wait (a countdown shows each wait), or split the manifest"
+            )
+        notify(f"note: {writes} writes at {per_hour} an hour: this run takes about {hours:.1f} h")
+
+    def first_round(self, writes: list[int], repeated: int) -> int:
+        """How many of some items, making ``writes[i]`` writes each in order, go in a first
+        round of their own, which ends with ``repeated`` writes that the last round makes
+        again: those that fit in the first minute beside them, when the repeat costs no
+        window of any limit; else all of them (one round)."""
+        total = sum(writes) + repeated
+        if any(math.ceil((total + repeated) / count) > math.ceil(total / count) for count, _ in self.windows):
+            return len(writes)
+        room = min(count for count, _ in self.windows) - repeated
+        return sum(1 for made in itertools.accumulate(writes) if made <= room) or len(writes)
