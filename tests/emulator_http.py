@@ -7,6 +7,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # A listen queue as deep as the clients' concurrency (the standard library's is 5): a
+    # full queue drops connections, and each dropped one waits a second to try again,
+    # which GitHub's front ends never make a client do.
+    request_queue_size = 128
+
+
 class Served:
     """``start()`` serves ``handler`` (a request handler class with an ``emu`` attribute)
     on a free port; ``origin`` is ``http://127.0.0.1:PORT``; ``stop()`` ends it."""
@@ -17,7 +24,7 @@ class Served:
         # No Nagle: a response's headers and body are written separately, and the client's
         # delayed ACK would hold the body back 40 ms (latency is what ``latency`` says).
         bound = type(handler.__name__, (handler,), {"emu": self, "disable_nagle_algorithm": True})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+        self._server = _Server(("127.0.0.1", 0), bound)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

@@ -13,6 +13,7 @@ not held behind it.  Images are worked on by a few threads, far below the
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -213,6 +214,7 @@ class Fleet:
                 git.push(plan.rendering.result(), repo.clone_url, "HEAD:refs/heads/main", self.token)
             elif any("already has history" in x for x in push_project(plan.rendering.result(), repo.clone_url, self.token)):
                 raise SetupError(f"{full_name} has history but no {WORKFLOW_PATH}; not a hub image repo, left alone")
+            shutil.rmtree(plan.rendering.output_dir)  # pushed: GitHub holds it now
         if change := plan.get(Configure):
             with self.pacer.write():
                 message = "Set IMAGE_NAME and NO_PUSH from the fleet manifest"
