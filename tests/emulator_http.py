@@ -3,6 +3,7 @@ class bound to the emulator's state (the GitHub and Quay emulators share this)."
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,6 +13,11 @@ class _Server(ThreadingHTTPServer):
     # full queue drops connections, and each dropped one waits a second to try again,
     # which GitHub's front ends never make a client do.
     request_queue_size = 128
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client went away mid-answer (a Ctrl-C test): not the emulator's fault
+        super().handle_error(request, client_address)
 
 
 class Served:
