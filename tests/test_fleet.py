@@ -426,7 +426,7 @@ def test_ctrl_c_while_the_second_round_waits_for_githubs_next_minute_exits_and_a
         stderr=subprocess.PIPE,
         text=True,
     )
-    said = []
+    said: list[str] = []
     try:
         assert proc.stderr is not None
         while not any("for GitHub's rate limits" in line for line in said):
