@@ -16,8 +16,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,16 @@ READ_WORKERS = 48
 PUSH_WORKERS = 32
 #: Seconds that requests in flight get to finish after Ctrl-C.
 INTERRUPT_GRACE = 3.0
+
+
+def finished(futures: Iterable[Future]) -> Iterator[Future]:
+    """Each future as it finishes.  The main thread waits in short steps: a signal that
+    reached another thread (Ctrl-C may) is handled only when it wakes, and a wait without
+    a timeout would not wake until a future finished, a minute away for a paced write."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def pacer_from(environ: Mapping[str, str]) -> Pacer:
@@ -241,7 +251,7 @@ class Fleet:
                     self.org_changes += said
                 ready = [p for p in batch if p.status == "planned"]
                 pushes.append(pusher.submit(self.each, self.fill_image, on_done, "applying", ready, workers))
-            for future in pushes:
+            for future in finished(pushes):
                 future.result()
         finally:
             pusher.shutdown(wait=False)  # Ctrl-C: the pushes in flight get the grace of the others
@@ -271,7 +281,7 @@ class Crew:
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = {pool.submit(self._guard, fn, item, verb): i for i, item in enumerate(items)}
         try:
-            for future in as_completed(futures):
+            for future in finished(futures):
                 results[futures[future]] = future.result()
                 on_done(results[futures[future]])
         except KeyboardInterrupt:
