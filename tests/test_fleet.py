@@ -40,6 +40,12 @@ def fleet(fleet_env, tmp_path: Path):
     return fleet_runner(fleet_env, manifest)
 
 
+def started(fleet, verb: str, *options: str, **env: str) -> subprocess.Popen:
+    """`hub-image fleet VERB OPTIONS MANIFEST` started as a user starts it, to be interrupted."""
+    command = [tool("hub-image"), "fleet", verb, *options, str(fleet.manifest)]
+    return subprocess.Popen(command, env={**fleet.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def writes(github) -> list[str]:
     return [r for r in github.requests() if r.startswith(WRITES)]
 
@@ -239,13 +245,7 @@ def test_ctrl_c_stops_at_once_and_the_next_run_finishes(fleet, github):
     # The first creation is held in flight by the emulator: Ctrl-C arrives mid-request,
     # whatever the machine's speed.
     arrived, release = github.hold("POST", r"^/orgs/demo-org/repos$")
-    proc = subprocess.Popen(
-        [tool("hub-image"), "fleet", "apply", "--workers", "1", str(fleet.manifest)],
-        env=fleet.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = started(fleet, "apply", "--workers", "1")
     try:
         assert arrived.wait(120), "the first creation never arrived"
         proc.send_signal(signal.SIGINT)
@@ -283,13 +283,7 @@ def test_ctrl_c_during_plan_or_update_ends_within_seconds(fleet, github, verb, h
     # A read is held in flight by the emulator when Ctrl-C arrives: the run must not wait
     # for it (or for the other threads) beyond its grace of a few seconds.
     arrived, release = github.hold("GET", held)
-    proc = subprocess.Popen(
-        [tool("hub-image"), "fleet", verb, str(fleet.manifest)],
-        env=fleet.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = started(fleet, verb)
     try:
         assert arrived.wait(120), "the read never arrived"
         proc.send_signal(signal.SIGINT)
@@ -419,13 +413,7 @@ def test_ctrl_c_while_the_second_round_waits_for_githubs_next_minute_exits_and_a
     # other 2 repositories wait for the next minute, and Ctrl-C comes during that wait.
     images = "".join(f"  - repo_name: hub-{i}\n    image_name: demo-org/hub-{i}\n" for i in range(4))
     fleet.manifest.write_text("owner: demo-org\norg_secrets: true\nimages:\n" + images)
-    proc = subprocess.Popen(
-        [tool("hub-image"), "fleet", "apply", str(fleet.manifest)],
-        env={**fleet.env, "HUB_IMAGE_WRITES_PER_MINUTE": "4"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = started(fleet, "apply", HUB_IMAGE_WRITES_PER_MINUTE="4")
     said: list[str] = []
     try:
         assert proc.stderr is not None

@@ -138,6 +138,14 @@ def test_fleet_update_with_nothing_new_changes_nothing(fleet, github):
     assert github.repo("demo-org/climate-hub-image").pulls == []
 
 
+def test_an_update_beyond_the_hourly_limit_says_so_before_it_starts(fleet, github):
+    github.clear_log()
+    result = fleet("update", env_extra={"HUB_IMAGE_WRITES_PER_HOUR": "3"})
+    assert result.returncode == 1
+    assert "this run needs 4 writes, more than GitHub's 3 an hour: it would take about 1.3 h; run it with --wait" in result.stderr
+    assert "Traceback" not in result.stderr and [r for r in github.requests() if r.startswith(WRITES)] == []
+
+
 def test_a_token_without_the_workflow_scope_is_refused_up_front(fleet, github, template_repo):
     second_commit(template_repo)
     github.add_user("alice", "ghp_noworkflow", scopes=["repo", "admin:org"])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import git, github_api, record, source
-from .errors import HubImageError, SetupError
+from .errors import HubImageError
 from .fleet import NOT_IN_MANIFEST, Fleet, Image, ImagePlan
 from .source import Source
 from .update import Result, update
@@ -44,12 +44,7 @@ class FleetUpdate:
         every repository of the manifest."""
         fleet = self.fleet
         fleet.prepare()  # a classic token without the `workflow` scope stops here, in one line
-        writes, per_hour = WRITES_PER_REPO * len(fleet.manifest.images), fleet.pacer.writes_per_hour()
-        if writes > per_hour and fleet.max_wait != float("inf"):
-            raise SetupError(
-                f"updating {len(fleet.manifest.images)} repositories may need {writes} writes, more than GitHub's "
-                f"{per_hour} an hour; run it with --wait, or split the manifest"
-            )
+        fleet.pacer.check_the_hour(WRITES_PER_REPO * len(fleet.manifest.images), fleet.max_wait == float("inf"), fleet.notify)
         return fleet.each(self.update_image, on_done, "updating")
 
     def update_image(self, image: Image) -> ImagePlan:
